@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../shared/config.ts';
+import { isRelayError, toRelayError } from '../shared/errors.ts';
+import { createLogger } from '../shared/log.ts';
+import { startLocalRelay } from './serve/local-relay.ts';
+
+/** What a command may touch: injected so the CLI runs in-process in tests. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Ends a long-running command (serve); the real binary wires SIGINT/SIGTERM to it. */
+  signal: AbortSignal;
+}
+
+/** Exit codes: 0 ok, 1 the operation failed, 2 the command line was wrong. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+const USAGE = `layer-relay — relay Harbor image layers into verified object storage
+
+Usage:
+  layer-relay serve            run api, status, signed URLs and the worker as one local process
+  layer-relay help             this text
+
+serve reads its configuration from the environment (see README):
+  HARBOR_URL=https://harbor.example.com  HARBOR_USERNAME='robot$team+relay'  HARBOR_PASSWORD=...
+  RELAY_STORE=file:./.relay-data  PORT=8080
+
+Example:
+  HARBOR_URL=https://harbor.example.com layer-relay serve
+  curl -s -XPOST localhost:8080/v1/pulls -d '{"image":"harbor.example.com/team/app:1.4.2","platform":"linux/arm64"}'
+`;
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serveCommand(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(USAGE);
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      default:
+        io.stderr(`layer-relay: unknown command "${command}" (try: layer-relay help)\n`);
+        return EXIT.usage;
+    }
+  } catch (thrown) {
+    const err = toRelayError(thrown);
+    if (err.code === 'INVALID_REQUEST') {
+      io.stderr(`layer-relay: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr(`layer-relay: ${err.code}: ${isRelayError(thrown) ? err.message : String((thrown as Error).message ?? thrown)}\n`);
+    return EXIT.failure;
+  }
+}
+
+async function serveCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  if (values.help) {
+    io.stdout(USAGE);
+    return EXIT.ok;
+  }
+  const config = loadConfig(io.env, io.cwd);
+  const log = createLogger({ level: config.logLevel, write: (line) => io.stderr(`${line}\n`) });
+  const relay = await startLocalRelay(config, { log });
+  io.stdout(`layer-relay serving on ${relay.url} (registry ${config.harbor.registry}, store ${config.store.kind === 'file' ? config.store.dir : 's3'})\n`);
+  await new Promise<void>((resolve) => {
+    if (io.signal.aborted) resolve();
+    io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await relay.stop();
+  return EXIT.ok;
+}
+
+/** Entry point for the real process: signals end `serve`, the exit code becomes the process's. */
+export async function main(): Promise<void> {
+  const controller = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
+  const code = await run(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+  });
+  process.exitCode = code;
+}
+
+if (import.meta.main) await main();

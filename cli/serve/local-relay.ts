@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import { createApiApp } from '../../functions/api/app.ts';
+import { createStatusApp } from '../../functions/status/app.ts';
+import { handleJob } from '../../functions/worker/handle-job.ts';
+import type { StoredObject } from '../../shared/blob-store.ts';
+import type { RelayConfig } from '../../shared/config.ts';
+import { RelayError } from '../../shared/errors.ts';
+import { installErrorHandling } from '../../shared/http-errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { SqliteJobQueue } from '../../shared/queue/sqlite-job-queue.ts';
+import { SqliteRecordStore } from '../../shared/records/sqlite-record-store.ts';
+import { createRegistryClient } from '../../shared/registry/registry-client.ts';
+import { SingleFlight } from '../../shared/single-flight.ts';
+import { FileBlobStore, loadSigningSecret } from '../../shared/store/file-blob-store.ts';
+import { createSignedObjectApp } from '../../shared/store/signed-object-app.ts';
+import { startWorkerLoop } from './worker-loop.ts';
+
+/** A running local relay: api + status + signed object URLs + worker loop in one process. */
+export interface LocalRelay {
+  /** Base URL the server answers on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Test and tuning knobs that are not part of the operator's configuration. */
+export interface LocalRelayOptions {
+  log: Logger;
+  /** Seconds before the first retry of a failed attempt (tests use 0). */
+  retryBaseDelaySeconds?: number;
+}
+
+/**
+ * Wires the local mode (design.md §2): directory store, SQLite queue and records, the three
+ * functions' Hono apps on one @hono/node-server, and an in-process worker loop.
+ */
+export async function startLocalRelay(config: RelayConfig, options: LocalRelayOptions): Promise<LocalRelay> {
+  if (config.store.kind !== 'file' || config.queue.kind !== 'sqlite') {
+    throw new RelayError('CONFIG_INVALID', 'the local server needs RELAY_STORE=file:DIR and RELAY_QUEUE=sqlite:FILE');
+  }
+  const { log } = options;
+  mkdirSync(config.store.dir, { recursive: true });
+  const queue = new SqliteJobQueue({ path: config.queue.path });
+  const records = new SqliteRecordStore(queue.database);
+  const registry = createRegistryClient({ baseUrl: config.harbor.url, ...(config.harbor.credentials ? { credentials: config.harbor.credentials } : {}) });
+
+  // The port may be 0 (tests): listen first, then sign URLs with the real address.
+  let publicBaseUrl = config.publicUrl;
+  const store = new FileBlobStore({ root: config.store.dir, publicBaseUrl: () => publicBaseUrl, secret: loadSigningSecret(config.store.dir) });
+
+  const workerDeps = { registry, store, records, copies: new SingleFlight<StoredObject>(), log };
+  const worker = startWorkerLoop({
+    queue,
+    concurrency: config.workerConcurrency,
+    log,
+    handle: (job) => handleJob(workerDeps, job.body, job.receiveCount, { maxAttempts: config.maxAttempts, ...(options.retryBaseDelaySeconds === undefined ? {} : { retryBaseDelaySeconds: options.retryBaseDelaySeconds }) }),
+  });
+  const wakingQueue = {
+    send: async (message: Parameters<SqliteJobQueue['send']>[0]) => {
+      await queue.send(message);
+      worker.wake();
+    },
+  };
+
+  const app = new Hono();
+  installErrorHandling(app, log);
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.route('/', createApiApp({ allowedRegistry: config.harbor.registry, records, queue: wakingQueue, store, urlTtlSeconds: config.urlTtlSeconds, log }));
+  app.route('/', createStatusApp({ records, store, urlTtlSeconds: config.urlTtlSeconds, log }));
+  app.route('/', createSignedObjectApp(store));
+
+  const server = await listen(app, config.host, config.port);
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  if (config.port === 0) publicBaseUrl = url;
+  log.info('relay listening', { url, registry: config.harbor.registry, store: config.store.dir });
+
+  return {
+    url,
+    stop: async () => {
+      await worker.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      queue.close();
+    },
+  };
+}
+
+function listen(app: Hono, hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}

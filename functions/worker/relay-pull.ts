@@ -1,0 +1,83 @@
+import type { Readable } from 'node:stream';
+import type { BlobStore, StoredObject } from '../../shared/blob-store.ts';
+import type { Digest } from '../../shared/digest.ts';
+import { parseImageRef, type ImageRef } from '../../shared/image-ref.ts';
+import type { Logger } from '../../shared/log.ts';
+import { parsePlatform, type Platform } from '../../shared/platform.ts';
+import type { LayerRecord, PullRecord } from '../../shared/pull-record.ts';
+import type { PullMessage } from '../../shared/queue-message.ts';
+import type { RecordStore } from '../../shared/record-store.ts';
+import type { SingleFlight } from '../../shared/single-flight.ts';
+
+/** A layer or config as a manifest describes it. */
+export interface BlobDescriptor {
+  mediaType: string;
+  digest: Digest;
+  size: number;
+}
+
+/** What the worker needs from a registry (shared/registry's client provides it). */
+export interface ImageSource {
+  resolve(ref: ImageRef, platform: Platform): Promise<{ manifestDigest: Digest; layers: BlobDescriptor[] }>;
+  openBlob(ref: ImageRef, descriptor: BlobDescriptor): Promise<Readable>;
+}
+
+/** What relaying one pull needs. */
+export interface RelayPullDeps {
+  registry: ImageSource;
+  store: BlobStore;
+  records: RecordStore;
+  /** Shared by every pull in this process: a digest is copied once however many pulls want it. */
+  copies: SingleFlight<StoredObject>;
+  log: Logger;
+}
+
+/**
+ * Relays one pull: resolve the manifest for the platform, copy each missing layer into the store
+ * (verified on the way by the store), record where each came from, and mark the pull done.
+ * Throws RelayError on failure; the caller decides between retry and failed (handle-job.ts).
+ */
+export async function relayPull(deps: RelayPullDeps, message: PullMessage): Promise<PullRecord | undefined> {
+  const log = deps.log.child({ pullId: message.pullId, image: message.image, platform: message.platform });
+  const record = await deps.records.get(message.pullId);
+  if (!record) {
+    log.warn('pull record missing; message dropped');
+    return undefined;
+  }
+  if (record.state === 'done' || record.state === 'failed') return record; // a redelivery after the outcome was written
+
+  const ref = parseImageRef(message.image);
+  // 1. Resolve: tag → manifest (→ index → the platform's manifest), digests computed from bytes.
+  const resolved = await deps.registry.resolve(ref, parsePlatform(message.platform));
+  const layers: LayerRecord[] = resolved.layers.map(({ digest, size, mediaType }) => ({ digest, size, mediaType }));
+  const bytesTotal = layers.reduce((sum, layer) => sum + layer.size, 0);
+  await deps.records.update(record.id, { state: 'running', manifestDigest: resolved.manifestDigest, layers, bytesDone: 0, bytesTotal, error: undefined });
+  log.info('resolved', { manifestDigest: resolved.manifestDigest, layers: layers.length, bytesTotal });
+
+  // 2. Copy each layer that is not stored yet; the store makes it visible only once verified.
+  let bytesDone = 0;
+  for (const layer of resolved.layers) {
+    const stored = await deps.copies.run(layer.digest, () => copyBlob(deps, ref, layer, log));
+    await deps.records.putBlob({ digest: layer.digest, size: stored.size, mediaType: layer.mediaType, repositories: [`${ref.registry}/${ref.repository}`] });
+    bytesDone += layer.size;
+    await deps.records.update(record.id, { bytesDone });
+  }
+
+  // 3. Done: every layer is verified and stored.
+  const done = await deps.records.update(record.id, { state: 'done' });
+  log.info('pull done', { manifestDigest: resolved.manifestDigest });
+  return done;
+}
+
+async function copyBlob(deps: RelayPullDeps, ref: ImageRef, layer: BlobDescriptor, log: Logger): Promise<StoredObject> {
+  const present = await deps.store.stat('blobs', layer.digest);
+  if (present) {
+    log.debug('blob already stored', { digest: layer.digest });
+    return present;
+  }
+  const started = performance.now();
+  const body = await deps.registry.openBlob(ref, layer);
+  const stored = await deps.store.put('blobs', layer.digest, layer.size, body);
+  log.info('blob copied', { digest: layer.digest, size: layer.size, ms: Math.round(performance.now() - started) });
+  return stored;
+}

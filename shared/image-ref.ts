@@ -1,0 +1,98 @@
+import { parseDigest, type Digest } from './digest.ts';
+import { RelayError } from './errors.ts';
+
+/**
+ * An image reference `HOST[:PORT]/PROJECT/REPO[/...][:TAG][@DIGEST]`, parsed with no I/O
+ * (grammar of distribution's reference package). The registry host is required: the relay
+ * only ever fetches from registries the operator configured.
+ */
+export interface ImageRef {
+  /** `host[:port]`, lower-cased. */
+  readonly registry: string;
+  /** `project/repo[/...]`. */
+  readonly repository: string;
+  readonly tag?: string;
+  readonly digest?: Digest;
+}
+
+/** Tag used when a reference names neither tag nor digest, as docker and containerd do. */
+export const DEFAULT_TAG = 'latest';
+
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const HOST = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`);
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+/** distribution limits the repository name to 255 characters. */
+const MAX_REPOSITORY_LENGTH = 255;
+
+/** Parses an image reference; throws INVALID_IMAGE_REF with a message that says what to fix. */
+export function parseImageRef(input: string): ImageRef {
+  const value = input.trim();
+  if (value === '') throw invalid(input, 'it is empty');
+  let rest = value;
+  let digest: Digest | undefined;
+  const at = rest.indexOf('@');
+  if (at !== -1) {
+    try {
+      digest = parseDigest(rest.slice(at + 1));
+    } catch (err) {
+      throw invalid(input, (err as Error).message);
+    }
+    rest = rest.slice(0, at);
+  }
+  const slash = rest.indexOf('/');
+  const first = slash === -1 ? rest : rest.slice(0, slash);
+  if (slash === -1 || !looksLikeHost(first)) {
+    throw invalid(input, 'it must start with the registry host, e.g. harbor.example.com/project/app:1.0');
+  }
+  let path = rest.slice(slash + 1);
+  let tag: string | undefined;
+  const colon = path.lastIndexOf(':');
+  if (colon !== -1) {
+    tag = path.slice(colon + 1);
+    path = path.slice(0, colon);
+    if (!TAG.test(tag)) throw invalid(input, `tag "${tag}" is not valid (letters, digits, _ . -; at most 128)`);
+  }
+  if (!HOST.test(first)) throw invalid(input, `registry host "${first}" is not a valid host[:port]`);
+  const components = path.split('/');
+  if (components.length < 2) throw invalid(input, 'the repository must be PROJECT/REPO');
+  for (const component of components) {
+    if (!PATH_COMPONENT.test(component)) {
+      throw invalid(input, `repository component "${component}" must be lower-case letters and digits, separated by . _ __ or -`);
+    }
+  }
+  if (path.length > MAX_REPOSITORY_LENGTH) throw invalid(input, `the repository name is longer than ${MAX_REPOSITORY_LENGTH} characters`);
+  return {
+    registry: first.toLowerCase(),
+    repository: path,
+    ...(tag === undefined ? {} : { tag }),
+    ...(digest === undefined ? {} : { digest }),
+  };
+}
+
+/** The canonical string form; a digest-pinned reference keeps its tag for people to read. */
+export function formatImageRef(ref: ImageRef): string {
+  const tag = ref.tag === undefined ? '' : `:${ref.tag}`;
+  const digest = ref.digest === undefined ? '' : `@${ref.digest}`;
+  return `${ref.registry}/${ref.repository}${tag}${digest}`;
+}
+
+/** What to put after `/manifests/`: the digest when pinned (it wins over the tag), else the tag. */
+export function manifestReference(ref: ImageRef): string {
+  return ref.digest ?? ref.tag ?? DEFAULT_TAG;
+}
+
+/** The same repository at another digest (child manifests, blobs). */
+export function withDigest(ref: ImageRef, digest: Digest): ImageRef {
+  return { registry: ref.registry, repository: ref.repository, digest };
+}
+
+/** docker's rule: the first component is a host if it has a dot or a port, or is localhost. */
+function looksLikeHost(component: string): boolean {
+  return component.includes('.') || component.includes(':') || component === 'localhost' || component.startsWith('[');
+}
+
+function invalid(input: string, reason: string): RelayError {
+  const shown = input.length > 300 ? `${input.slice(0, 297)}...` : input;
+  return new RelayError('INVALID_IMAGE_REF', `image "${shown}" is not a valid reference: ${reason}`);
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { digestOf } from '../../shared/digest.ts';
+import { formatImageRef, manifestReference, parseImageRef } from '../../shared/image-ref.ts';
+
+const digest = digestOf('manifest bytes');
+
+describe('parseImageRef', () => {
+  it.each([
+    ['harbor.example.com/team/app:1.4.2', { registry: 'harbor.example.com', repository: 'team/app', tag: '1.4.2' }],
+    ['harbor.example.com:8443/team/tools/app', { registry: 'harbor.example.com:8443', repository: 'team/tools/app' }],
+    ['127.0.0.1:5000/team/app:v1', { registry: '127.0.0.1:5000', repository: 'team/app', tag: 'v1' }],
+    ['localhost/team/app', { registry: 'localhost', repository: 'team/app' }],
+    [`harbor.example.com/team/app@${digest}`, { registry: 'harbor.example.com', repository: 'team/app', digest }],
+    [`harbor.example.com/team/app:1.0@${digest}`, { registry: 'harbor.example.com', repository: 'team/app', tag: '1.0', digest }],
+    ['Harbor.Example.com/team/my_app.v2-x:latest', { registry: 'harbor.example.com', repository: 'team/my_app.v2-x', tag: 'latest' }],
+    ['[::1]:5000/team/app:1', { registry: '[::1]:5000', repository: 'team/app', tag: '1' }],
+  ])('parses %s', (input, expected) => {
+    expect(parseImageRef(input)).toEqual(expected);
+  });
+
+  it.each([
+    ['', /empty/],
+    ['team/app:1', /must start with the registry host/],
+    ['app', /must start with the registry host/],
+    ['harbor.example.com/app:1', /PROJECT\/REPO/],
+    ['harbor.example.com/Team/app', /lower-case/],
+    ['harbor.example.com/team/app:bad tag', /tag/],
+    ['harbor.example.com/team//app', /component/],
+    ['harbor.example.com/team/app@sha256:abc', /sha256 digest must be 64/],
+    [`harbor.example.com/team/app@md5:${'a'.repeat(32)}`, /not supported/],
+    ['-bad-.com/team/app', /not a valid host/],
+    ['harbor.example.com/team/../etc', /component/],
+  ])('refuses %j with a message that says why', (input, message) => {
+    expect(() => parseImageRef(input)).toThrow(expect.objectContaining({ code: 'INVALID_IMAGE_REF', message: expect.stringMatching(message) }));
+  });
+
+  it('round-trips through formatImageRef', () => {
+    for (const input of ['harbor.example.com/team/app:1', `h.io:5000/a/b/c:2@${digest}`]) {
+      expect(formatImageRef(parseImageRef(input))).toBe(input);
+    }
+  });
+
+  it('asks the registry for the digest when pinned, else the tag, else latest', () => {
+    expect(manifestReference(parseImageRef(`h.io/a/b:1@${digest}`))).toBe(digest);
+    expect(manifestReference(parseImageRef('h.io/a/b:1'))).toBe('1');
+    expect(manifestReference(parseImageRef('h.io/a/b'))).toBe('latest');
+  });
+});
