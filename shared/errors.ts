@@ -33,6 +33,9 @@ export const ERROR_CODES = {
   REGISTRY_UNAVAILABLE: { status: 502, retryable: true },
   REGISTRY_ERROR: { status: 502, retryable: false },
   RATE_LIMITED: { status: 503, retryable: true },
+  // Layer contents (extraction on hosts).
+  LAYER_INVALID: { status: 422, retryable: false },
+  UNSAFE_ENTRY: { status: 422, retryable: false },
   // Ours.
   CONFIG_INVALID: { status: 500, retryable: false },
   INTERNAL: { status: 500, retryable: false },

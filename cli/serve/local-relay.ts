@@ -14,7 +14,7 @@ import { SqliteJobQueue } from '../../shared/queue/sqlite-job-queue.ts';
 import { SqliteRecordStore } from '../../shared/records/sqlite-record-store.ts';
 import { createRegistryClient } from '../../shared/registry/registry-client.ts';
 import { SingleFlight } from '../../shared/single-flight.ts';
-import { FileBlobStore, loadSigningSecret } from '../../shared/store/file-blob-store.ts';
+import { FileBlobStore } from '../../shared/store/file-blob-store.ts';
 import { createSignedObjectApp } from '../../shared/store/signed-object-app.ts';
 import { startWorkerLoop } from './worker-loop.ts';
 
@@ -44,11 +44,11 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
   mkdirSync(config.store.dir, { recursive: true });
   const queue = new SqliteJobQueue({ path: config.queue.path });
   const records = new SqliteRecordStore(queue.database);
-  const registry = createRegistryClient({ baseUrl: config.harbor.url, ...(config.harbor.credentials ? { credentials: config.harbor.credentials } : {}) });
+  const registry = createRegistryClient({ baseUrl: config.harbor.url.origin, ...(config.harbor.credentials ? { credentials: config.harbor.credentials } : {}) });
 
   // The port may be 0 (tests): listen first, then sign URLs with the real address.
   let publicBaseUrl = config.publicUrl;
-  const store = new FileBlobStore({ root: config.store.dir, publicBaseUrl: () => publicBaseUrl, secret: loadSigningSecret(config.store.dir) });
+  const store = await FileBlobStore.open({ root: config.store.dir, publicBaseUrl: () => publicBaseUrl });
 
   const workerDeps = { registry, store, records, copies: new SingleFlight<StoredObject>(), log };
   const worker = startWorkerLoop({
@@ -81,7 +81,9 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
     url,
     stop: async () => {
       await worker.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      await closed;
       queue.close();
     },
   };

@@ -108,9 +108,10 @@ function proxyToRegistry(req: IncomingMessage, res: ServerResponse, origin: stri
     if (typeof location === 'string' && location.startsWith(origin) && req.headers.host) {
       headers.location = `http://${req.headers.host}${location.slice(origin.length)}`;
     }
+    // Logged when the answer starts, so a download cut off mid-body still counts as a GET.
+    done(answer.statusCode ?? 502);
     res.writeHead(answer.statusCode ?? 502, headers);
     answer.pipe(res);
-    answer.once('end', () => done(answer.statusCode ?? 502));
     answer.once('error', () => res.destroy());
   });
   upstream.once('error', (err) => {

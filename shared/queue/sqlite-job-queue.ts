@@ -51,6 +51,11 @@ export class SqliteJobQueue implements PolledJobQueue {
     this.#db.exec(SCHEMA);
   }
 
+  /** The open database, so the record store can share the file and connection. */
+  get database(): DatabaseSync {
+    return this.#db;
+  }
+
   /** Validates with the shared schema, so a malformed job never reaches the queue. */
   async send(message: PullMessage): Promise<void> {
     const parsed = PullMessageSchema.safeParse(message);

@@ -1,6 +1,6 @@
-import type { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
 import { RelayError } from '../errors.ts';
-import type { BlobRecord, PullRecord } from '../pull-record.ts';
+import type { BlobRecord, PullRecord, PullState } from '../pull-record.ts';
 import { immediateTransaction, openSqliteDatabase, type SqliteSource } from '../queue/sqlite-database.ts';
 import type { RecordStore } from '../record-store.ts';
 
@@ -34,7 +34,9 @@ export class SqliteRecordStore implements RecordStore {
   #owned: boolean;
   #now: () => Date;
 
-  constructor(options: SqliteRecordStoreOptions) {
+  /** A path, an open database (e.g. `queue.database`), or options with either. */
+  constructor(source: SqliteRecordStoreOptions | DatabaseSync) {
+    const options: SqliteRecordStoreOptions = source instanceof DatabaseSync ? { database: source } : source;
     const { db, owned } = openSqliteDatabase(options);
     this.#db = db;
     this.#owned = owned;
@@ -79,13 +81,12 @@ export class SqliteRecordStore implements RecordStore {
 
   /** The newest queued or running pull of this image and platform. */
   async findActive(image: string, platform: string): Promise<PullRecord | undefined> {
-    const row = this.#db
-      .prepare(
-        `SELECT record FROM pulls WHERE image = ? AND platform = ? AND state IN ('queued', 'running')
-         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-      )
-      .get(image, platform) as { record: string } | undefined;
-    return row ? (JSON.parse(row.record) as PullRecord) : undefined;
+    return this.#newest(image, platform, ['queued', 'running']);
+  }
+
+  /** The newest pull of this image and platform in `state`. */
+  async findLatest(image: string, platform: string, state: PullState): Promise<PullRecord | undefined> {
+    return this.#newest(image, platform, [state]);
   }
 
   /** Upserts, keeping every repository the digest was ever copied from (set union). */
@@ -108,6 +109,17 @@ export class SqliteRecordStore implements RecordStore {
   /** Closes the database if this store opened it. */
   close(): void {
     if (this.#owned && this.#db.isOpen) this.#db.close();
+  }
+
+  #newest(image: string, platform: string, states: PullState[]): PullRecord | undefined {
+    const placeholders = states.map(() => '?').join(', ');
+    const row = this.#db
+      .prepare(
+        `SELECT record FROM pulls WHERE image = ? AND platform = ? AND state IN (${placeholders})
+         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      )
+      .get(image, platform, ...states) as { record: string } | undefined;
+    return row ? (JSON.parse(row.record) as PullRecord) : undefined;
   }
 
   #read(id: string): PullRecord | undefined {

@@ -89,14 +89,7 @@ export function parseWireErrors(bytes: Uint8Array): WireError[] {
 export function registryError(status: number, errors: readonly WireError[], context: RegistryErrorContext): RelayError {
   const codes = errors.map((e) => e.code).filter(Boolean);
   const said = registrySaid(errors);
-  const details: Record<string, unknown> = {
-    registry: context.registry,
-    ...(context.repository === undefined ? {} : { repository: context.repository }),
-    ...(context.reference === undefined ? {} : { reference: context.reference }),
-    ...(context.url === undefined ? {} : { url: redactUrl(context.url) }),
-    status,
-    ...(codes.length ? { errors: codes } : {}),
-  };
+  const details = { ...contextDetails(context), status, ...(codes.length ? { errors: codes } : {}) };
   const retryAfterMs = parseRetryAfter(context.retryAfter, context.now?.() ?? Date.now());
   const what = describe(context);
   const options = { details, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
@@ -144,12 +137,7 @@ export function networkError(err: unknown, context: RegistryErrorContext): Relay
     code !== undefined &&
     (TRANSIENT_NETWORK_CODES.has(code) || (code.startsWith('UND_ERR_') && !NON_NETWORK_UNDICI_CODES.has(code)));
   const timedOut = (err as { name?: unknown } | null)?.name === 'TimeoutError';
-  const details = {
-    registry: context.registry,
-    ...(context.repository === undefined ? {} : { repository: context.repository }),
-    ...(context.url === undefined ? {} : { url: redactUrl(context.url) }),
-    ...(code === undefined ? {} : { cause: code }),
-  };
+  const details = { ...contextDetails(context), ...(code === undefined ? {} : { cause: code }) };
   if (transient || timedOut) {
     return new RelayError('REGISTRY_UNAVAILABLE', `${context.registry} could not be reached for ${describe(context)} (${code ?? 'timeout'})`, {
       cause: err,
@@ -157,6 +145,16 @@ export function networkError(err: unknown, context: RegistryErrorContext): Relay
     });
   }
   return new RelayError('INTERNAL', `request for ${describe(context)} failed unexpectedly`, { cause: err, details });
+}
+
+/** Error details safe to log and show: registry, repository, reference, redacted URL. */
+export function contextDetails(context: RegistryErrorContext): Record<string, unknown> {
+  return {
+    registry: context.registry,
+    ...(context.repository === undefined ? {} : { repository: context.repository }),
+    ...(context.reference === undefined ? {} : { reference: context.reference }),
+    ...(context.url === undefined ? {} : { url: redactUrl(context.url) }),
+  };
 }
 
 /** Retry-After in ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); undefined when absent or malformed. */

@@ -31,8 +31,9 @@ export function parseByteRange(header: string | undefined, size: number): RangeR
     return { kind: 'partial', range: { start: Math.max(0, size - length), end: size - 1 } };
   }
   const start = Number(first);
-  const end = last === '' ? size - 1 : Number(last);
-  if (end < start) return { kind: 'whole' };
+  // `a-b` with b < a is invalid syntax (ignored); `a-` runs to the end.
+  if (last !== '' && Number(last) < start) return { kind: 'whole' };
   if (start >= size) return { kind: 'unsatisfiable' };
-  return { kind: 'partial', range: { start, end: Math.min(end, size - 1) } };
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  return { kind: 'partial', range: { start, end } };
 }

@@ -13,6 +13,9 @@ import { verifyDigest } from '../verify-digest.ts';
 import type { ByteRange } from './byte-range.ts';
 import { loadSigningSecret } from './signing-secret.ts';
 
+/** Re-exported for wiring code: the secret lives in (and belongs to) the store root. */
+export { loadSigningSecret };
+
 /**
  * A temp file untouched for this long belongs to a copy that died (every chunk written bumps its
  * mtime, so a slow live copy never looks this old); it is removed when a store opens.
@@ -24,8 +27,11 @@ const TEMP_DIR = 'tmp';
 /** Options for {@link FileBlobStore}. */
 export interface FileBlobStoreOptions {
   root: string;
-  /** Where the local server is reachable by hosts, e.g. `http://127.0.0.1:8080`. */
-  publicBaseUrl: string;
+  /**
+   * Where the local server is reachable by hosts, e.g. `http://127.0.0.1:8080`; a function when it
+   * is only known after listening (port 0).
+   */
+  publicBaseUrl: string | (() => string);
   /** HMAC key for object URLs; see loadSigningSecret. */
   secret: Buffer;
   /** Injectable clock (ms since the epoch) for URL expiry. */
@@ -38,13 +44,14 @@ export interface FileBlobStoreOptions {
  */
 export class FileBlobStore implements BlobStore {
   readonly root: string;
-  readonly publicBaseUrl: string;
+  #publicBaseUrl: () => string;
   #secret: Buffer;
   #now: () => number;
 
   constructor(options: FileBlobStoreOptions) {
     this.root = options.root;
-    this.publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
+    const base = options.publicBaseUrl;
+    this.#publicBaseUrl = typeof base === 'string' ? () => base : base;
     this.#secret = options.secret;
     this.#now = options.now ?? Date.now;
   }
@@ -52,7 +59,7 @@ export class FileBlobStore implements BlobStore {
   /** Opens a store at `root`: loads (or creates) its signing secret and sweeps stale temp files. */
   static async open(options: Omit<FileBlobStoreOptions, 'secret'> & { secret?: Buffer }): Promise<FileBlobStore> {
     await mkdir(join(options.root, TEMP_DIR), { recursive: true });
-    const secret = options.secret ?? (await loadSigningSecret(options.root));
+    const secret = options.secret ?? loadSigningSecret(options.root);
     const store = new FileBlobStore({ ...options, secret });
     await store.removeStaleTemps();
     return store;
@@ -115,7 +122,8 @@ export class FileBlobStore implements BlobStore {
     // Whole seconds, rounded down: the URL carries unix seconds and must not outlive what we report.
     const expiresAt = new Date(Math.floor((this.#now() + ttlSeconds * 1000) / 1000) * 1000);
     const query = signObjectPath({ key, expiresAt, secret: this.#secret });
-    return { url: `${this.publicBaseUrl}/objects/${key}?${query}`, expiresAt };
+    const base = this.#publicBaseUrl().replace(/\/+$/, '');
+    return { url: `${base}/objects/${key}?${query}`, expiresAt };
   }
 
   /** Throws SIGNATURE_INVALID or URL_EXPIRED unless the query parts sign this object now. */
@@ -136,6 +144,7 @@ export class FileBlobStore implements BlobStore {
   /** Removes temp files left by copies that died (see STALE_TEMP_AGE_MS). */
   async removeStaleTemps(): Promise<number> {
     const dir = join(this.root, TEMP_DIR);
+    // The real clock, not the injectable one: mtimes are set by the filesystem.
     const cutoff = Date.now() - STALE_TEMP_AGE_MS;
     let removed = 0;
     for (const name of await readdir(dir).catch(() => [] as string[])) {

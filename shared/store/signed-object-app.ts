@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { parseDigest } from '../digest.ts';
-import { RelayError, toRelayError } from '../errors.ts';
+import { RelayError } from '../errors.ts';
 import type { ObjectKind } from '../object-key.ts';
 import { parseByteRange } from './byte-range.ts';
 import type { FileBlobStore } from './file-blob-store.ts';
@@ -11,7 +11,9 @@ const OBJECT_KINDS: readonly ObjectKind[] = ['blobs', 'manifests', 'files'];
 /**
  * The local stand-in for S3 presigned GETs: `GET|HEAD /objects/:kind/:alg/:hex?expires&sig`.
  * Objects are streamed from disk, never buffered, with single-range support so `curl -C -` and
- * resuming downloaders work. Mount it on the local server with `app.route('/', ...)`.
+ * resuming downloaders work. Mount it on the local server with `app.route('/', ...)`: faults are
+ * thrown as RelayErrors (SIGNATURE_INVALID, URL_EXPIRED → 403, NOT_FOUND, INVALID_DIGEST) for the
+ * host app's one error translation (installErrorHandling), which owns request ids and logging.
  */
 export function createSignedObjectApp(store: FileBlobStore): Hono {
   const app = new Hono();
@@ -39,11 +41,12 @@ export function createSignedObjectApp(store: FileBlobStore): Hono {
     const request = c.req.method === 'GET' ? parseByteRange(c.req.header('Range'), object.size) : { kind: 'whole' as const };
 
     if (request.kind === 'unsatisfiable') {
-      return c.json(
-        { error: { code: 'RANGE_NOT_SATISFIABLE', message: `object is ${object.size} bytes` } },
-        416,
-        { 'Content-Range': `bytes */${object.size}` },
-      );
+      // Answered here, not thrown: the 416 must carry Content-Range (RFC 9110 §15.5.17).
+      const requestId = (c.get('requestId') as string | undefined) ?? 'unknown';
+      const message = `range not satisfiable: the object is ${object.size} bytes`;
+      return c.json({ error: { code: 'RANGE_NOT_SATISFIABLE', message, requestId } }, 416, {
+        'Content-Range': `bytes */${object.size}`,
+      });
     }
     const range = request.kind === 'partial' ? request.range : undefined;
     const length = range ? range.end - range.start + 1 : object.size;
@@ -55,12 +58,5 @@ export function createSignedObjectApp(store: FileBlobStore): Hono {
     return c.body(body, status, headers);
   });
 
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: 'no such object' } }, 404));
-  // Translated once here (style.md §3); 5xx details stay in logs, never in the answer.
-  app.onError((err, c) => {
-    const relayError = toRelayError(err);
-    const message = relayError.status >= 500 ? 'internal error' : relayError.message;
-    return c.json({ error: { code: relayError.code, message } }, relayError.status as 400);
-  });
   return app;
 }
