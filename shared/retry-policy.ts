@@ -32,14 +32,25 @@ export interface RetryPolicy extends RetryPolicyOptions {
   delayFor(attempt: number, error: unknown): number;
 }
 
-/** Five tries in total, as dockerd's maxDownloadAttempts. */
-export const DEFAULT_MAX_ATTEMPTS = 5;
+/*
+ * Retries must not multiply (field case G3). Two layers retry, on purpose, for different faults:
+ * this policy retries one registry request (a 503, a reset before the answer) within a running
+ * delivery; the worker's queue (handle-job.ts, RELAY_MAX_ATTEMPTS = 3) retries whole deliveries
+ * (a digest mismatch, a resume the server refused, or this policy giving up). So a 503 storm costs
+ *   requests:  DEFAULT_MAX_ATTEMPTS × RELAY_MAX_ATTEMPTS = 3 × 3 = 9 (it was 5 × 3 = 15),
+ *   waiting:   per delivery ≤ 2 waits × DEFAULT_MAX_RETRY_AFTER_MS = 20 s (≤ 0.5 s + 1 s of jittered
+ *              backoff without Retry-After), plus the queue's 2 s + 4 s between deliveries:
+ *              ≤ 3 × 20 + 6 = 66 s in all before the pull is marked failed, instead of minutes.
+ * Range resumes of a blob body (resumable-blob.ts) are not retries of this kind: each needs progress.
+ */
+/** Three tries per request: two quick retries ride out a restarting registry pod; longer outages are the queue's to wait out. */
+export const DEFAULT_MAX_ATTEMPTS = 3;
 /** Half a second before the first retry: long enough for a restarted registry pod to answer. */
 export const DEFAULT_BASE_DELAY_MS = 500;
 /** Ten seconds at most between tries, so a pull fails within a minute or so rather than hanging. */
 export const DEFAULT_MAX_DELAY_MS = 10_000;
-/** Obey Retry-After up to 30 s: longer waits belong to the queue's redelivery, not a running worker. */
-export const DEFAULT_MAX_RETRY_AFTER_MS = 30_000;
+/** Obey Retry-After up to 10 s: longer waits belong to the queue's redelivery, not a running worker. */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 10_000;
 
 /** A policy with the defaults above, overridden field by field. */
 export function createRetryPolicy(overrides: Partial<RetryPolicyOptions> = {}): RetryPolicy {

@@ -1,6 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import { RelayError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
+import { isForbiddenHost } from './forbidden-host.ts';
 import { contextDetails, networkError, type RegistryErrorContext } from './wire-error.ts';
 
 /**
@@ -40,8 +41,9 @@ export interface FollowedResponse {
 
 /**
  * GETs `url`, following up to {@link MAX_REDIRECTS} redirects: relative Locations resolve against
- * the URL asked, non-http(s) schemes are refused with REDIRECT_REFUSED. Network faults become
- * retryable REGISTRY_UNAVAILABLE.
+ * the URL asked; non-http(s) schemes, and link-local or cloud-metadata hosts (SSRF to the
+ * machine's credentials), are refused with REDIRECT_REFUSED. Network faults become retryable
+ * REGISTRY_UNAVAILABLE.
  */
 export async function followRedirects(req: FollowRequest): Promise<FollowedResponse> {
   let url = req.url;
@@ -74,6 +76,11 @@ export async function followRedirects(req: FollowRequest): Promise<FollowedRespo
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
       throw new RelayError('REDIRECT_REFUSED', `redirect to a ${next.protocol} URL refused (only http and https are followed)`, {
         details: { ...details, scheme: next.protocol },
+      });
+    }
+    if (isForbiddenHost(next.hostname)) {
+      throw new RelayError('REDIRECT_REFUSED', `redirect to a link-local or metadata address refused (${redactUrl(next)})`, {
+        details: { ...details, location: redactUrl(next) },
       });
     }
     url = next;

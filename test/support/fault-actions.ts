@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 
 /** A fault the proxy injects. Add a kind by adding a member here and a handler in FAULT_HANDLERS. */
@@ -22,7 +23,21 @@ export type FaultAction =
   /** Forward, but remove these response headers (e.g. Docker-Content-Digest, B2). */
   | { type: 'stripHeaders'; names: string[] }
   /** Answer a redirect to `location` + the request's path and query, without forwarding (A1, A3). */
-  | { type: 'redirect'; location: string; status?: number };
+  | { type: 'redirect'; location: string; status?: number }
+  /**
+   * Answer a redirect to the proxy's "storage" host with a URL signed for `ttlMs` (default 60 s), as
+   * Harbor on S3 does (A1). Storage rejects any Authorization header (400, as S3 does for a second
+   * auth mechanism), refuses expired signatures (403), and serves the blob, Range included.
+   */
+  | { type: 'storageRedirect'; ttlMs?: number; status?: number }
+  /** Forward the body slowly (`bytesPerSecond`), optionally cutting the connection after `resetAfterBytes` (G1). */
+  | { type: 'throttle'; bytesPerSecond: number; resetAfterBytes?: number }
+  /** Forward a ranged request, but answer a Content-Range whose numbers are shifted by `shift` (default 1) (F1). */
+  | { type: 'wrongContentRange'; shift?: number }
+  /** Answer `status` (default 503) with Retry-After `afterMs` from now, as delta-seconds or an HTTP-date computed per request (G3). */
+  | { type: 'retryAfter'; afterMs: number; form: 'seconds' | 'date'; status?: number }
+  /** Forward, but set (or, with null, remove) response headers: a generic Content-Type, a missing digest (B2, B3). */
+  | { type: 'setHeaders'; headers: Record<string, string | null> };
 
 /** What a handler gets: the client's request and response, and a way to forward upstream. */
 export interface FaultContext {
@@ -30,7 +45,14 @@ export interface FaultContext {
   res: ServerResponse;
   /** Sends the request upstream (its body streamed), with header changes; resolves with the answer. */
   forward(headers?: (headers: OutgoingHttpHeaders) => OutgoingHttpHeaders): Promise<IncomingMessage>;
+  /** A URL on the storage host, signed for `ttlMs`, that serves `path` (registry path and query) from upstream. */
+  signStorageUrl(path: string, ttlMs: number): string;
 }
+
+/** Storage URLs are valid this long unless the rule says otherwise: S3 presigned URLs from Harbor last minutes. */
+const DEFAULT_STORAGE_TTL_MS = 60_000;
+/** Throttled bodies are written in pieces this big, so the pace is smooth and a reset lands mid-body. */
+const THROTTLE_PIECE_BYTES = 16 * 1024;
 
 type Handler<A> = (ctx: FaultContext, action: A) => Promise<void>;
 type Handlers = { [K in FaultAction['type']]: Handler<Extract<FaultAction, { type: K }>> };
@@ -108,6 +130,57 @@ export const FAULT_HANDLERS: Handlers = {
     const location = `${action.location.replace(/\/$/, '')}${req.url ?? '/'}`;
     res.writeHead(action.status ?? 307, { location, 'content-length': 0 });
     res.end();
+  },
+  async storageRedirect(ctx, action) {
+    const location = ctx.signStorageUrl(ctx.req.url ?? '/', action.ttlMs ?? DEFAULT_STORAGE_TTL_MS);
+    ctx.res.writeHead(action.status ?? 307, { location, 'content-length': 0 });
+    ctx.res.end();
+  },
+  async throttle(ctx, action) {
+    const upstream = await ctx.forward();
+    ctx.res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+    const limit = action.resetAfterBytes ?? Number.POSITIVE_INFINITY;
+    let sent = 0;
+    for await (const chunk of upstream as AsyncIterable<Buffer>) {
+      for (let at = 0; at < chunk.length && sent < limit; ) {
+        if (ctx.res.destroyed) return void upstream.destroy();
+        const piece = chunk.subarray(at, at + Math.min(THROTTLE_PIECE_BYTES, limit - sent));
+        at += piece.length;
+        sent += piece.length;
+        if (!ctx.res.write(piece)) await new Promise((resolve) => ctx.res.once('drain', resolve));
+        await delay((piece.length / action.bytesPerSecond) * 1000);
+      }
+      if (sent >= limit) break;
+    }
+    if (sent >= limit) {
+      upstream.destroy();
+      ctx.res.socket?.end();
+      return;
+    }
+    ctx.res.end();
+  },
+  async wrongContentRange(ctx, action) {
+    const upstream = await ctx.forward();
+    const shift = action.shift ?? 1;
+    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(upstream.headers['content-range'] ?? ''));
+    const headers = { ...upstream.headers };
+    if (range) headers['content-range'] = `bytes ${Number(range[1]) + shift}-${Number(range[2]) + shift}/${range[3]}`;
+    ctx.res.writeHead(upstream.statusCode ?? 502, headers);
+    await relay(upstream, ctx.res);
+  },
+  async retryAfter({ res }, action) {
+    const value = action.form === 'seconds' ? String(Math.ceil(action.afterMs / 1000)) : new Date(Date.now() + action.afterMs).toUTCString();
+    const status = action.status ?? 503;
+    const body = status === 429 ? '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' : '{"errors":[{"code":"UNAVAILABLE","message":"service unavailable"}]}';
+    res.writeHead(status, { 'retry-after': value, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  },
+  async setHeaders(ctx, action) {
+    const upstream = await ctx.forward();
+    const headers: OutgoingHttpHeaders = withoutHeaders(upstream.headers, Object.keys(action.headers));
+    for (const [name, value] of Object.entries(action.headers)) if (value !== null) headers[name.toLowerCase()] = value;
+    ctx.res.writeHead(upstream.statusCode ?? 502, headers);
+    await relay(upstream, ctx.res);
   },
 };
 

@@ -1,0 +1,37 @@
+import { RelayError } from '../errors.ts';
+import { redactUrl } from '../redact.ts';
+import type { Descriptor } from './descriptor.ts';
+import { isForbiddenHost } from './forbidden-host.ts';
+
+/**
+ * Foreign (non-distributable) layers list `urls` where their bytes live (OCI image-spec
+ * `descriptor.md` §urls; Windows base layers on mcr.microsoft.com). A manifest is data from the
+ * registry, so fetching its URLs is SSRF unless the operator vouched for the host (field case K1):
+ * by default none is allowed and the blob comes from the registry like any other. Allowed URLs are
+ * fetched without any credentials.
+ */
+
+/** The descriptor's URLs we may fetch, in manifest order: http(s), on an allowed host (`host` or `host:port`). */
+export function allowedForeignUrls(descriptor: Descriptor, allowedHosts: ReadonlySet<string>): URL[] {
+  if (!descriptor.urls || allowedHosts.size === 0) return [];
+  const allowed: URL[] = [];
+  for (const value of descriptor.urls) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      continue;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') continue;
+    if (!allowedHosts.has(url.host.toLowerCase()) && !allowedHosts.has(url.hostname.toLowerCase())) continue;
+    if (isForbiddenHost(url.hostname)) {
+      throw new RelayError('REDIRECT_REFUSED', `foreign layer URL ${redactUrl(url)} names a link-local or metadata address`, {
+        details: { digest: descriptor.digest, url: redactUrl(url) },
+      });
+    }
+    url.username = '';
+    url.password = '';
+    allowed.push(url);
+  }
+  return allowed;
+}
