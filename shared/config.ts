@@ -1,6 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import type { AuthMode } from './auth/access-control.ts';
+import { resolveAccessSettings } from './auth/access-settings.ts';
+import type { ApiToken } from './auth/api-tokens.ts';
 import { RelayError } from './errors.ts';
+import { parsePlatform, type Platform } from './platform.ts';
+import { DEFAULT_MAX_BLOB_BYTES, DEFAULT_MAX_LAYERS, type PullLimits } from './pull-limits.ts';
+import { isForbiddenHost } from './registry/forbidden-host.ts';
 
 /** Signed URLs live 15 minutes unless configured: long enough for a large download to start, short enough to leak little. */
 export const DEFAULT_URL_TTL_SECONDS = 900;
@@ -15,6 +21,8 @@ export const DEFAULT_WORKER_CONCURRENCY = 2;
 export type StoreConfig = { kind: 'file'; dir: string } | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; forcePathStyle: boolean };
 /** Where jobs wait. */
 export type QueueConfig = { kind: 'sqlite'; path: string } | { kind: 'sqs'; url: string };
+/** Where pull records live: beside a SQLite queue (same file), or as JSON objects in the bucket with an SQS queue. */
+export type RecordsConfig = { kind: 'sqlite' } | { kind: 's3'; bucket: string; prefix: string };
 
 /** The relay's configuration, validated once at start (design.md §4). */
 export interface RelayConfig {
@@ -24,16 +32,30 @@ export interface RelayConfig {
     /** `host[:port]` that image references must name (the registry allowlist). */
     registry: string;
     credentials?: { username: string; password: string };
+    /** SSM Parameter Store name (SecureString, JSON `{"username","password"}`) read at cold start in AWS. */
+    credentialsParameter?: string;
+    /** RELAY_FOREIGN_HOSTS: hosts (`host` or `host:port`) foreign-layer URLs may be fetched from; absent: layers always come from Harbor (field case K1). */
+    foreignHosts?: string[];
   };
   store: StoreConfig;
   queue: QueueConfig;
+  records: RecordsConfig;
+  /** AWS_REGION, which the S3 and SQS adapters need (Lambda always sets it). */
+  awsRegion?: string;
   host: string;
   port: number;
   /** Base of signed local object URLs; defaults to http://HOST:PORT. */
   publicUrl: string;
   urlTtlSeconds: number;
-  auth: 'none';
+  /** RELAY_AUTH: who may call the API (shared/auth/access-settings.ts decides the default). */
+  auth: AuthMode;
+  /** RELAY_TOKENS / RELAY_TOKENS_FILE, with RELAY_AUTH=token. */
+  apiTokens?: ApiToken[];
   webhookSecret?: string;
+  /** RELAY_WEBHOOK_PLATFORMS: what a Harbor push event prefetches. */
+  webhookPlatforms: Platform[];
+  /** RELAY_MAX_LAYERS, RELAY_MAX_BLOB_BYTES: enforced by the worker before copying. */
+  limits: PullLimits;
   maxAttempts: number;
   workerConcurrency: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -46,13 +68,24 @@ const EnvSchema = z.object({
   HARBOR_URL: z.url({ protocol: /^https?$/, error: 'HARBOR_URL must be an http(s) URL, e.g. https://harbor.example.com' }),
   HARBOR_USERNAME: z.string().optional(),
   HARBOR_PASSWORD: z.string().optional(),
+  HARBOR_CREDENTIALS_PARAMETER: z.string().regex(/^[a-zA-Z0-9_.\/-]{1,2048}$/, 'HARBOR_CREDENTIALS_PARAMETER must be an SSM parameter name, e.g. /layer-relay/harbor').optional(),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'S3_ENDPOINT must be an http(s) URL of an S3-compatible endpoint' }).optional(),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0'], { error: 'S3_FORCE_PATH_STYLE must be true or false' }).optional(),
+  RELAY_RECORDS: z.string().optional(),
+  AWS_REGION: z.string().regex(/^[a-z0-9-]{1,32}$/, 'AWS_REGION must look like us-east-1').optional(),
+  RELAY_FOREIGN_HOSTS: z.string().optional(),
   RELAY_STORE: z.string().default(DEFAULT_STORE),
   RELAY_QUEUE: z.string().optional(),
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8080),
   RELAY_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   RELAY_URL_TTL: positive.max(7 * 24 * 3600, 'RELAY_URL_TTL is at most 7 days (S3 presigned URL limit)').default(DEFAULT_URL_TTL_SECONDS),
-  RELAY_AUTH: z.enum(['none'], { error: 'RELAY_AUTH: only "none" is implemented in this version (harbor and token are planned)' }).default('none'),
+  RELAY_AUTH: z.enum(['none', 'harbor', 'token'], { error: 'RELAY_AUTH must be harbor, token or none' }).optional(),
+  RELAY_TOKENS: z.string().optional(),
+  RELAY_TOKENS_FILE: z.string().optional(),
+  RELAY_WEBHOOK_PLATFORMS: z.string().default('linux/amd64'),
+  RELAY_MAX_LAYERS: positive.max(10_000).default(DEFAULT_MAX_LAYERS),
+  RELAY_MAX_BLOB_BYTES: positive.default(DEFAULT_MAX_BLOB_BYTES),
   RELAY_WEBHOOK_SECRET: z.string().min(16).optional(),
   RELAY_MAX_ATTEMPTS: positive.max(100).default(DEFAULT_MAX_ATTEMPTS),
   RELAY_WORKER_CONCURRENCY: positive.max(64).default(DEFAULT_WORKER_CONCURRENCY),
@@ -72,11 +105,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((e.HARBOR_USERNAME === undefined) !== (e.HARBOR_PASSWORD === undefined)) {
     problems.push('HARBOR_USERNAME and HARBOR_PASSWORD: set both, or neither for anonymous pulls');
   }
-  const store = parseStore(e.RELAY_STORE, cwd, problems);
-  const queue = parseQueue(e.RELAY_QUEUE, store, cwd, problems);
-  if (e.RELAY_AUTH === 'none' && !isLoopback(e.HOST)) {
-    problems.push(`RELAY_AUTH=none is refused when listening on ${e.HOST}: listen on 127.0.0.1 or ::1 only`);
+  if (e.HARBOR_CREDENTIALS_PARAMETER !== undefined && e.HARBOR_USERNAME !== undefined) {
+    problems.push('HARBOR_CREDENTIALS_PARAMETER and HARBOR_USERNAME/HARBOR_PASSWORD: set one source of credentials, not both');
   }
+  const store = parseStore(e.RELAY_STORE, cwd, problems, e.S3_ENDPOINT, e.S3_FORCE_PATH_STYLE === 'true' || e.S3_FORCE_PATH_STYLE === '1');
+  const queue = parseQueue(e.RELAY_QUEUE, store, cwd, problems);
+  const foreignHosts = parseForeignHosts(e.RELAY_FOREIGN_HOSTS, problems);
+  const records = parseRecords(e.RELAY_RECORDS, store, queue, problems);
+  if ((store.kind === 's3' || queue.kind === 'sqs') && e.AWS_REGION === undefined) problems.push('AWS_REGION: required with an s3:// store or an SQS queue (Lambda sets it)');
+  const publicHost = e.RELAY_PUBLIC_URL === undefined ? e.HOST : new URL(e.RELAY_PUBLIC_URL).hostname.replace(/^\[(.*)\]$/, '$1');
+  const access = resolveAccessSettings(
+    {
+      requested: e.RELAY_AUTH,
+      tokens: e.RELAY_TOKENS,
+      tokensFile: e.RELAY_TOKENS_FILE,
+      host: e.HOST,
+      hostLoopback: isLoopback(e.HOST),
+      publicLoopback: isLoopback(publicHost),
+      lambda: cleaned.AWS_LAMBDA_FUNCTION_NAME !== undefined,
+      fileStore: store.kind === 'file',
+    },
+    problems,
+  );
+  const webhookPlatforms = parseWebhookPlatforms(e.RELAY_WEBHOOK_PLATFORMS, problems);
   if (problems.length > 0) throw configError(problems);
 
   return {
@@ -84,19 +135,40 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       url: new URL(url.origin),
       registry: url.host.toLowerCase(),
       ...(e.HARBOR_USERNAME !== undefined && e.HARBOR_PASSWORD !== undefined ? { credentials: { username: e.HARBOR_USERNAME, password: e.HARBOR_PASSWORD } } : {}),
+      ...(e.HARBOR_CREDENTIALS_PARAMETER !== undefined ? { credentialsParameter: e.HARBOR_CREDENTIALS_PARAMETER } : {}),
+      ...(foreignHosts.length > 0 ? { foreignHosts } : {}),
     },
     store,
     queue,
+    records,
+    ...(e.AWS_REGION !== undefined ? { awsRegion: e.AWS_REGION } : {}),
     host: e.HOST,
     port: e.PORT,
     publicUrl: (e.RELAY_PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     urlTtlSeconds: e.RELAY_URL_TTL,
-    auth: e.RELAY_AUTH,
+    ...access,
     ...(e.RELAY_WEBHOOK_SECRET !== undefined ? { webhookSecret: e.RELAY_WEBHOOK_SECRET } : {}),
+    webhookPlatforms,
+    limits: { maxLayers: e.RELAY_MAX_LAYERS, maxBlobBytes: e.RELAY_MAX_BLOB_BYTES },
     maxAttempts: e.RELAY_MAX_ATTEMPTS,
     workerConcurrency: e.RELAY_WORKER_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** RELAY_WEBHOOK_PLATFORMS: comma-separated `os/arch[/variant]`. */
+function parseWebhookPlatforms(value: string, problems: string[]): Platform[] {
+  const platforms: Platform[] = [];
+  const texts = value.split(',').map((part) => part.trim()).filter(Boolean);
+  for (const text of texts) {
+    try {
+      platforms.push(parsePlatform(text));
+    } catch (err) {
+      problems.push(`RELAY_WEBHOOK_PLATFORMS: ${(err as Error).message}`);
+    }
+  }
+  if (texts.length === 0) problems.push('RELAY_WEBHOOK_PLATFORMS: name at least one platform, e.g. linux/amd64');
+  return platforms;
 }
 
 /** True for addresses only this machine can reach. */
@@ -104,7 +176,23 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-function parseStore(value: string, cwd: string, problems: string[]): StoreConfig {
+/** RELAY_FOREIGN_HOSTS: comma-separated `host[:port]`; link-local and metadata hosts are refused outright. */
+function parseForeignHosts(value: string | undefined, problems: string[]): string[] {
+  const hosts = (value ?? '').split(',').map((host) => host.trim().toLowerCase()).filter(Boolean);
+  for (const host of hosts) {
+    let url: URL | undefined;
+    try {
+      url = new URL(`http://${host}`);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || url.host !== host.replace(/:80$/, '')) problems.push(`RELAY_FOREIGN_HOSTS: "${host.slice(0, 100)}" is not host[:port]`);
+    else if (isForbiddenHost(url.hostname)) problems.push(`RELAY_FOREIGN_HOSTS: "${host}" is a link-local or cloud metadata address`);
+  }
+  return hosts;
+}
+
+function parseStore(value: string, cwd: string, problems: string[], endpoint: string | undefined, forcePathStyle: boolean): StoreConfig {
   if (value.startsWith('file:')) {
     const dir = value.slice('file:'.length);
     if (dir === '') problems.push('RELAY_STORE: file: needs a directory, e.g. file:./.relay-data');
@@ -112,8 +200,7 @@ function parseStore(value: string, cwd: string, problems: string[]): StoreConfig
   }
   const s3 = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(value);
   if (s3) {
-    problems.push('RELAY_STORE: s3:// stores are not available in this version; use file:DIR');
-    return { kind: 's3', bucket: s3[1]!, prefix: (s3[2] ?? '').replace(/\/+$/, ''), forcePathStyle: false };
+    return { kind: 's3', bucket: s3[1]!, prefix: (s3[2] ?? '').replace(/\/+$/, ''), ...(endpoint === undefined ? {} : { endpoint }), forcePathStyle };
   }
   problems.push(`RELAY_STORE: "${value}" is neither file:DIR nor s3://BUCKET[/PREFIX]`);
   return { kind: 'file', dir: cwd };
@@ -127,8 +214,29 @@ function parseQueue(value: string | undefined, store: StoreConfig, cwd: string, 
     const path = value.slice('sqlite:'.length);
     return { kind: 'sqlite', path: path === ':memory:' || isAbsolute(path) ? path : resolve(cwd, path) };
   }
-  problems.push(`RELAY_QUEUE: "${value.slice(0, 100)}" is not sqlite:FILE (SQS queues are not available in this version)`);
+  if (/^https?:\/\/[^/?#]+\/[^/?#]+\/[^/?#]+$/.test(value)) {
+    // An SQS queue URL: https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (or an SQS-compatible endpoint's).
+    if (store.kind !== 's3') problems.push('RELAY_QUEUE: an SQS queue needs an s3:// RELAY_STORE (its pull records live in the bucket)');
+    return { kind: 'sqs', url: value };
+  }
+  problems.push(`RELAY_QUEUE: "${value.slice(0, 100)}" is neither sqlite:FILE nor an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)`);
   return { kind: 'sqlite', path: ':memory:' };
+}
+
+/** Records follow the queue: SQLite records share its file; with SQS they are JSON objects in a bucket. */
+function parseRecords(value: string | undefined, store: StoreConfig, queue: QueueConfig, problems: string[]): RecordsConfig {
+  if (queue.kind === 'sqlite') {
+    if (value !== undefined) problems.push('RELAY_RECORDS: only used with an SQS queue (records share the SQLite file otherwise)');
+    return { kind: 'sqlite' };
+  }
+  if (value !== undefined) {
+    const s3 = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(value);
+    if (!s3) problems.push(`RELAY_RECORDS: "${value.slice(0, 100)}" is not s3://BUCKET[/PREFIX]`);
+    return { kind: 's3', bucket: s3?.[1] ?? '', prefix: (s3?.[2] ?? '').replace(/\/+$/, '') };
+  }
+  // Default: beside the objects, under `records/`, so one bucket (and one lifecycle) holds everything.
+  const base = store.kind === 's3' ? store.prefix : '';
+  return { kind: 's3', bucket: store.kind === 's3' ? store.bucket : '', prefix: base === '' ? 'records' : `${base}/records` };
 }
 
 function configError(problems: string[]): RelayError {

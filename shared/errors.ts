@@ -19,6 +19,10 @@ export const ERROR_CODES = {
   SIGNATURE_INVALID: { status: 403, retryable: false },
   URL_EXPIRED: { status: 403, retryable: false },
   RANGE_NOT_SATISFIABLE: { status: 416, retryable: false },
+  /** No or unusable credentials on a protected route (answered with WWW-Authenticate). */
+  UNAUTHENTICATED: { status: 401, retryable: false },
+  /** Authenticated, but not allowed to pull the repository asked for (Harbor's or the token's decision). */
+  FORBIDDEN: { status: 403, retryable: false },
   // Registry outcomes (recorded on failed pulls).
   IMAGE_NOT_FOUND: { status: 404, retryable: false },
   BLOB_NOT_FOUND: { status: 404, retryable: false },
@@ -27,6 +31,10 @@ export const ERROR_CODES = {
   UNSUPPORTED_MANIFEST: { status: 422, retryable: false },
   MANIFEST_INVALID: { status: 422, retryable: false },
   MANIFEST_TOO_LARGE: { status: 422, retryable: false },
+  /** The image has more layers than RELAY_MAX_LAYERS allows. */
+  TOO_MANY_LAYERS: { status: 422, retryable: false },
+  /** A layer is larger than RELAY_MAX_BLOB_BYTES allows. */
+  BLOB_TOO_LARGE: { status: 422, retryable: false },
   DIGEST_MISMATCH: { status: 502, retryable: true },
   SIZE_MISMATCH: { status: 502, retryable: true },
   REDIRECT_REFUSED: { status: 502, retryable: false },
@@ -36,8 +44,22 @@ export const ERROR_CODES = {
   // Layer contents (extraction on hosts).
   LAYER_INVALID: { status: 422, retryable: false },
   UNSAFE_ENTRY: { status: 422, retryable: false },
+  /** A layer went past a configured extraction limit (entries, expanded bytes): field case J7. */
+  LIMIT_EXCEEDED: { status: 422, retryable: false },
+  // Hosts (layer-relay get).
+  RELAY_UNAVAILABLE: { status: 502, retryable: true },
+  DOWNLOAD_FAILED: { status: 502, retryable: true },
+  OUTPUT_REFUSED: { status: 400, retryable: false },
   // Ours.
   CONFIG_INVALID: { status: 500, retryable: false },
+  /** The object or record store (S3) failed or throttled; retrying later can help. */
+  STORE_UNAVAILABLE: { status: 503, retryable: true },
+  /** The job queue (SQS) failed or throttled. */
+  QUEUE_UNAVAILABLE: { status: 503, retryable: true },
+  /** The worker stopped before its Lambda deadline; the message goes back for another delivery. */
+  DEADLINE_EXCEEDED: { status: 503, retryable: true },
+  /** Every delivery of the pull's message failed without an outcome; SQS moved it to the dead-letter queue. */
+  DEAD_LETTERED: { status: 500, retryable: false },
   INTERNAL: { status: 500, retryable: false },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 

@@ -9,6 +9,9 @@ export interface ErrorBody {
   error: { code: string; message: string; requestId: string };
 }
 
+/** The challenge of a 401 whose error names none (RELAY_AUTH=harbor's scheme). */
+const DEFAULT_CHALLENGE = 'Basic realm="layer-relay"';
+
 /** Message shown for 5xx: details stay in the log, keyed by request id (middy's rule). */
 const GENERIC_SERVER_MESSAGE = 'internal error; the request id identifies the details in the relay log';
 
@@ -28,6 +31,10 @@ export function errorResponse(c: Context, thrown: unknown, log: Logger): Respons
   const id = (c.get('requestId') as string | undefined) ?? 'unknown';
   const serverSide = err.status >= 500;
   if (serverSide) log.error('request failed', { requestId: id, method: c.req.method, path: c.req.path, code: err.code, ...errorFields(thrown) });
+  // Refused callers are worth an audit line: who was turned away where (never what they sent).
+  else if (err.status === 401 || err.status === 403) log.info('request refused', { requestId: id, method: c.req.method, path: c.req.path, code: err.code, message: err.message });
   const body: ErrorBody = { error: { code: err.code, message: serverSide ? GENERIC_SERVER_MESSAGE : err.message, requestId: id } };
-  return c.json(body, err.status as 400);
+  // RFC 9110 §15.5.2: a 401 must say how to authenticate; the access mode put its challenge in details.
+  const challenge = err.status === 401 ? (typeof err.details?.challenge === 'string' ? err.details.challenge : DEFAULT_CHALLENGE) : undefined;
+  return c.json(body, err.status as 400, challenge === undefined ? {} : { 'WWW-Authenticate': challenge });
 }

@@ -6,6 +6,7 @@ import { createApiApp } from '../../functions/api/app.ts';
 import { createStatusApp } from '../../functions/status/app.ts';
 import { handleJob } from '../../functions/worker/handle-job.ts';
 import type { StoredObject } from '../../shared/blob-store.ts';
+import { createAccessControl } from '../../shared/auth/create-access-control.ts';
 import type { RelayConfig } from '../../shared/config.ts';
 import { RelayError } from '../../shared/errors.ts';
 import { installErrorHandling } from '../../shared/http-errors.ts';
@@ -44,13 +45,18 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
   mkdirSync(config.store.dir, { recursive: true });
   const queue = new SqliteJobQueue({ path: config.queue.path });
   const records = new SqliteRecordStore(queue.database);
-  const registry = createRegistryClient({ baseUrl: config.harbor.url.origin, ...(config.harbor.credentials ? { credentials: config.harbor.credentials } : {}) });
+  const registry = createRegistryClient({
+    baseUrl: config.harbor.url.origin,
+    ...(config.harbor.credentials ? { credentials: config.harbor.credentials } : {}),
+    foreignHosts: config.harbor.foreignHosts,
+    onResume: (offset, cause) => log.info('blob download resumed with Range', { offset, code: cause.code }),
+  });
 
   // The port may be 0 (tests): listen first, then sign URLs with the real address.
   let publicBaseUrl = config.publicUrl;
   const store = await FileBlobStore.open({ root: config.store.dir, publicBaseUrl: () => publicBaseUrl });
 
-  const workerDeps = { registry, store, records, copies: new SingleFlight<StoredObject>(), log };
+  const workerDeps = { registry, store, records, copies: new SingleFlight<StoredObject>(), log, limits: config.limits };
   const worker = startWorkerLoop({
     queue,
     concurrency: config.workerConcurrency,
@@ -67,8 +73,11 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
   const app = new Hono();
   installErrorHandling(app, log);
   app.get('/healthz', (c) => c.json({ ok: true }));
-  app.route('/', createApiApp({ allowedRegistry: config.harbor.registry, records, queue: wakingQueue, store, urlTtlSeconds: config.urlTtlSeconds, log }));
-  app.route('/', createStatusApp({ records, store, urlTtlSeconds: config.urlTtlSeconds, log }));
+  const access = createAccessControl(config, { log });
+  if (access.mode === 'none') log.warn('RELAY_AUTH=none: callers are not authenticated (loopback only)', { host: config.host });
+  const webhook = { secret: config.webhookSecret, platforms: config.webhookPlatforms };
+  app.route('/', createApiApp({ allowedRegistry: config.harbor.registry, records, queue: wakingQueue, store, urlTtlSeconds: config.urlTtlSeconds, log, access, webhook }));
+  app.route('/', createStatusApp({ records, store, urlTtlSeconds: config.urlTtlSeconds, log, access, allowedRegistry: config.harbor.registry }));
   app.route('/', createSignedObjectApp(store));
 
   const server = await listen(app, config.host, config.port);

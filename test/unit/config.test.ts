@@ -50,7 +50,8 @@ describe('loadConfig', () => {
   });
 
   it('refuses RELAY_AUTH=none on an address other hosts can reach', () => {
-    expect(() => loadConfig({ ...base, HOST: '0.0.0.0' })).toThrow(/RELAY_AUTH=none is refused/);
+    expect(() => loadConfig({ ...base, HOST: '0.0.0.0', RELAY_AUTH: 'none' })).toThrow(/RELAY_AUTH=none is refused/);
+    expect(loadConfig({ ...base, HOST: '0.0.0.0' }).auth).toBe('harbor');
     expect(loadConfig({ ...base, HOST: '::1' }).publicUrl).toBe('http://[::1]:8080');
   });
 });

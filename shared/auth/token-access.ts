@@ -1,0 +1,44 @@
+import { timingSafeEqual } from 'node:crypto';
+import { forbidden, RELAY_REALM, unauthenticated, type AccessControl } from './access-control.ts';
+import type { ApiToken } from './api-tokens.ts';
+import { readBearerToken, type Caller } from './caller.ts';
+import { sha256 } from './constant-time-equal.ts';
+import { parseRepositoryPattern, type RepositoryPattern } from './repository-pattern.ts';
+
+const CHALLENGE = `Bearer realm="${RELAY_REALM}"`;
+
+interface KnownToken {
+  readonly name: string;
+  readonly digest: Buffer;
+  readonly patterns: readonly RepositoryPattern[];
+}
+
+/**
+ * RELAY_AUTH=token: callers send `Authorization: Bearer <token>`. The presented token is hashed and
+ * compared with every configured token's hash in constant time, all of them every time, so neither
+ * a match's position nor a prefix shows in the answer time. Only hashes are kept after start.
+ */
+export function createTokenAccess(tokens: readonly ApiToken[]): AccessControl {
+  const known: KnownToken[] = tokens.map((entry) => ({ name: entry.name, digest: sha256(entry.token), patterns: entry.repositories.map(parseRepositoryPattern) }));
+  const byName = new Map(known.map((entry) => [entry.name, entry]));
+
+  return {
+    mode: 'token',
+    challenge: CHALLENGE,
+    authenticate(authorization) {
+      const presented = readBearerToken(authorization);
+      if (presented === undefined) throw unauthenticated('send an API token: Authorization: Bearer <token>', CHALLENGE);
+      const digest = sha256(presented);
+      let match: KnownToken | undefined;
+      for (const entry of known) {
+        if (timingSafeEqual(digest, entry.digest)) match = entry;
+      }
+      if (match === undefined) throw unauthenticated('the API token is not valid', CHALLENGE);
+      return { kind: 'token', name: match.name };
+    },
+    async requirePull(caller: Caller, repository: string) {
+      const entry = caller.kind === 'token' ? byName.get(caller.name) : undefined;
+      if (!entry?.patterns.some((pattern) => pattern.matches(repository))) throw forbidden(caller, repository);
+    },
+  };
+}
