@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.ts';
 import { isRelayError, toRelayError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
+import { getCommand } from './get/get-command.ts';
 import { startLocalRelay } from './serve/local-relay.ts';
 
 /** What a command may touch: injected so the CLI runs in-process in tests. */
@@ -10,8 +11,10 @@ export interface CliIo {
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
   cwd: string;
-  /** Ends a long-running command (serve); the real binary wires SIGINT/SIGTERM to it. */
+  /** Ends a long-running command (serve, get); the real binary wires SIGINT/SIGTERM to it. */
   signal: AbortSignal;
+  /** stderr is a terminal: `get` draws a progress bar instead of plain lines. */
+  isTTY?: boolean;
 }
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 the command line was wrong. */
@@ -20,6 +23,7 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 const USAGE = `layer-relay — relay Harbor image layers into verified object storage
 
 Usage:
+  layer-relay get IMAGE        fetch an image's files onto this host, verified (layer-relay get --help)
   layer-relay serve            run api, status, signed URLs and the worker as one local process
   layer-relay help             this text
 
@@ -27,9 +31,11 @@ serve reads its configuration from the environment (see README):
   HARBOR_URL=https://harbor.example.com  HARBOR_USERNAME='robot$team+relay'  HARBOR_PASSWORD=...
   RELAY_STORE=file:./.relay-data  PORT=8080
 
-Example:
+Examples:
   HARBOR_URL=https://harbor.example.com layer-relay serve
   curl -s -XPOST localhost:8080/v1/pulls -d '{"image":"harbor.example.com/team/app:1.4.2","platform":"linux/arm64"}'
+  LAYER_RELAY_URL=http://127.0.0.1:8080 layer-relay get harbor.example.com/team/app:1.4.2 --output /opt/app
+  HARBOR_URL=https://harbor.example.com layer-relay get harbor.example.com/team/app:1.4.2 --direct
 `;
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -37,6 +43,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case 'get':
+        return await getCommand(rest, io);
       case 'serve':
         return await serveCommand(rest, io);
       case undefined:
@@ -88,6 +96,7 @@ export async function main(): Promise<void> {
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
+    isTTY: process.stderr.isTTY === true,
   });
   process.exitCode = code;
 }

@@ -12,6 +12,22 @@ export interface LayerRecord {
   expiresAt?: string;
 }
 
+/**
+ * A regular file of a single-layer artifact, stored on its own under `files/<alg>/<hex>` so a host
+ * can fetch it with plain curl. `url` and `expiresAt` are added when served.
+ */
+export interface FileRecord {
+  /** Path inside the layer, normalised (`bin/app`, never `./` or `..`). */
+  path: string;
+  size: number;
+  /** Digest of the file's own bytes (sha256), not the layer's. */
+  digest: string;
+  /** Permission bits as extracted (at most 0755). */
+  mode: number;
+  url?: string;
+  expiresAt?: string;
+}
+
 /** The durable record of one pull request (design.md §4). */
 export interface PullRecord {
   id: string;
@@ -22,6 +38,10 @@ export interface PullRecord {
   state: PullState;
   manifestDigest?: string;
   layers: LayerRecord[];
+  /** Single-layer artifacts only: the layer's regular files, each stored and signed on its own. */
+  files?: FileRecord[];
+  /** Why a single-layer artifact has no `files` (an unsafe or oversized layer); the pull itself is still done. */
+  filesError?: { code: ErrorCode; message: string };
   bytesDone?: number;
   bytesTotal?: number;
   error?: { code: ErrorCode; message: string };

@@ -5,9 +5,11 @@ import { parseImageRef, type ImageRef } from '../../shared/image-ref.ts';
 import type { Logger } from '../../shared/log.ts';
 import { parsePlatform, type Platform } from '../../shared/platform.ts';
 import type { LayerRecord, PullRecord } from '../../shared/pull-record.ts';
+import { checkPullLimits, type PullLimits } from '../../shared/pull-limits.ts';
 import type { PullMessage } from '../../shared/queue-message.ts';
 import type { RecordStore } from '../../shared/record-store.ts';
 import type { SingleFlight } from '../../shared/single-flight.ts';
+import { createLayerFiles, type LayerFiles } from './store-files.ts';
 
 /** A layer or config as a manifest describes it. */
 export interface BlobDescriptor {
@@ -30,6 +32,8 @@ export interface RelayPullDeps {
   /** Shared by every pull in this process: a digest is copied once however many pulls want it. */
   copies: SingleFlight<StoredObject>;
   log: Logger;
+  /** RELAY_MAX_LAYERS / RELAY_MAX_BLOB_BYTES; checked before any byte is copied. */
+  limits?: PullLimits;
 }
 
 /**
@@ -49,18 +53,27 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
   const ref = parseImageRef(message.image);
   // 1. Resolve: tag → manifest (→ index → the platform's manifest), digests computed from bytes.
   const resolved = await deps.registry.resolve(ref, parsePlatform(message.platform));
+  if (deps.limits) checkPullLimits(resolved.layers, deps.limits);
   const layers: LayerRecord[] = resolved.layers.map(({ digest, size, mediaType }) => ({ digest, size, mediaType }));
   const bytesTotal = layers.reduce((sum, layer) => sum + layer.size, 0);
   await deps.records.update(record.id, { state: 'running', manifestDigest: resolved.manifestDigest, layers, bytesDone: 0, bytesTotal, error: undefined });
   log.info('resolved', { manifestDigest: resolved.manifestDigest, layers: layers.length, bytesTotal });
 
   // 2. Copy each layer that is not stored yet; the store makes it visible only once verified.
-  let bytesDone = 0;
-  for (const layer of resolved.layers) {
-    const stored = await deps.copies.run(layer.digest, () => copyBlob(deps, ref, layer, log));
-    await deps.records.putBlob({ digest: layer.digest, size: stored.size, mediaType: layer.mediaType, repositories: [`${ref.registry}/${ref.repository}`] });
-    bytesDone += layer.size;
-    await deps.records.update(record.id, { bytesDone });
+  //    A single-layer artifact's files are staged from the same stream (store-files.ts).
+  const files = resolved.layers.length === 1 ? createLayerFiles(resolved.layers[0]!, { log }) : undefined;
+  try {
+    let bytesDone = 0;
+    for (const layer of resolved.layers) {
+      const stored = await deps.copies.run(layer.digest, () => copyBlob(deps, ref, layer, log, files));
+      await deps.records.putBlob({ digest: layer.digest, size: stored.size, mediaType: layer.mediaType, repositories: [`${ref.registry}/${ref.repository}`] });
+      bytesDone += layer.size;
+      await deps.records.update(record.id, { bytesDone });
+    }
+    // Only now, with the layer verified and stored, may anything go under files/.
+    if (files) await deps.records.update(record.id, await files.finish(deps.store));
+  } finally {
+    await files?.discard();
   }
 
   // 3. Done: every layer is verified and stored.
@@ -69,7 +82,7 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
   return done;
 }
 
-async function copyBlob(deps: RelayPullDeps, ref: ImageRef, layer: BlobDescriptor, log: Logger): Promise<StoredObject> {
+async function copyBlob(deps: RelayPullDeps, ref: ImageRef, layer: BlobDescriptor, log: Logger, files?: LayerFiles): Promise<StoredObject> {
   const present = await deps.store.stat('blobs', layer.digest);
   if (present) {
     log.debug('blob already stored', { digest: layer.digest });
@@ -77,7 +90,7 @@ async function copyBlob(deps: RelayPullDeps, ref: ImageRef, layer: BlobDescripto
   }
   const started = performance.now();
   const body = await deps.registry.openBlob(ref, layer);
-  const stored = await deps.store.put('blobs', layer.digest, layer.size, body);
+  const stored = await deps.store.put('blobs', layer.digest, layer.size, files ? files.tee(body) : body);
   log.info('blob copied', { digest: layer.digest, size: layer.size, ms: Math.round(performance.now() - started) });
   return stored;
 }

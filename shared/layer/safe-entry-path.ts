@@ -1,0 +1,29 @@
+import { posix } from 'node:path';
+import { RelayError } from '../errors.ts';
+
+/** Longest entry name we accept: PATH_MAX on Linux; longer names are never legitimate. */
+export const MAX_ENTRY_PATH_LENGTH = 4096;
+
+/**
+ * A tar entry name as a path relative to the output root: `./a/b` → `a/b` (field case J5), `./` →
+ * undefined (the root itself). Absolute names, drive letters, NUL bytes and names that climb out
+ * with `..` throw UNSAFE_ENTRY (J1); the caller refuses the whole layer.
+ */
+export function safeEntryPath(name: string): string | undefined {
+  if (name.length > MAX_ENTRY_PATH_LENGTH || name.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(name) || name.includes('\0')) throw unsafeEntry(name, 'would be written outside the output directory');
+  const normalised = posix.normalize(name.replace(/\\/g, '/'));
+  if (normalised === '.' || normalised === './') return undefined;
+  if (normalised === '..' || normalised.startsWith('../')) throw unsafeEntry(name, 'would be written outside the output directory');
+  return normalised.replace(/\/+$/, '').replace(/^\.\//, '');
+}
+
+/** The UNSAFE_ENTRY error for entry `name`; names are cut so a hostile layer cannot flood a terminal. */
+export function unsafeEntry(name: string, why: string): RelayError {
+  return new RelayError('UNSAFE_ENTRY', `layer entry "${printable(name)}" ${why}; the layer was refused`, { details: { entry: printable(name) } });
+}
+
+function printable(name: string): string {
+  // Control characters out: a hostile name must not drive the terminal that shows the error.
+  const cleaned = name.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return cleaned.length > 200 ? `${cleaned.slice(0, 197)}...` : cleaned;
+}

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { pack, type Header } from 'tar-stream';
+import { buildImage, type BuiltImage } from '../../../infra/local/fixtures/image-builder.ts';
+import { MEDIA_TYPES } from '../../../infra/local/fixtures/media-types.ts';
+import { createRegistryPusher } from '../../../infra/local/fixtures/registry-pusher.ts';
+import type { StandInInfo } from '../../support/standin-context.ts';
+
+/** One raw tar entry: any header tar-stream can write (links, devices, `../` names...). */
+export type CraftedEntry = Partial<Header> & { name: string; body?: string | Buffer };
+
+/** A tar of exactly these entries, as written: the malicious cases need names no builder would allow. */
+export async function craftTar(entries: readonly CraftedEntry[]): Promise<Buffer> {
+  const archive = pack();
+  for (const { body, ...header } of entries) archive.entry({ mtime: new Date('2024-01-01T00:00:00Z'), ...header }, body ?? '');
+  archive.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Pushes an image of one gzip layer per entry list to a fresh repository (so counts of registry
+ * requests are not disturbed by other test files) and returns its reference.
+ */
+export async function pushCraftedImage(standIn: StandInInfo, name: string, layers: ReadonlyArray<readonly CraftedEntry[]>, tags: readonly string[] = ['v1']): Promise<{ ref: string; repository: string; image: BuiltImage; refs: string[] }> {
+  const repository = `team/${name}-${randomBytes(6).toString('hex')}`;
+  const image = buildImage({
+    format: 'oci',
+    platform: { os: 'linux', architecture: 'amd64' },
+    layers: await Promise.all(layers.map(async (entries) => ({ bytes: gzipSync(await craftTar(entries)), mediaType: MEDIA_TYPES.ociLayerGzip }))),
+  });
+  const pusher = createRegistryPusher({ url: standIn.url, ...standIn.users.admin });
+  for (const tag of tags) await pusher.pushImage(repository, image, tag);
+  const refs = tags.map((tag) => `${standIn.host}/${repository}:${tag}`);
+  return { ref: refs[0]!, repository, image, refs };
+}
