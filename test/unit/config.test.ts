@@ -54,4 +54,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, HOST: '0.0.0.0' }).auth).toBe('harbor');
     expect(loadConfig({ ...base, HOST: '::1' }).publicUrl).toBe('http://[::1]:8080');
   });
+  it('reads RELAY_FOREIGN_HOSTS as host[:port] and refuses metadata and link-local addresses', () => {
+    expect(loadConfig(base).harbor.foreignHosts).toBeUndefined();
+    expect(loadConfig({ ...base, RELAY_FOREIGN_HOSTS: ' Mirror.Example.com , cdn.example.com:8443 ' }).harbor.foreignHosts)
+      .toEqual(['mirror.example.com', 'cdn.example.com:8443']);
+    expect(() => loadConfig({ ...base, RELAY_FOREIGN_HOSTS: '169.254.169.254' })).toThrow(/link-local or cloud metadata/);
+    expect(() => loadConfig({ ...base, RELAY_FOREIGN_HOSTS: 'https://cdn.example.com/path' })).toThrow(/is not host\[:port\]/);
+  });
 });
