@@ -2,23 +2,11 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.ts';
 import { isRelayError, toRelayError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
+import { EXIT, type CliIo } from './cli-io.ts';
 import { getCommand } from './get/get-command.ts';
 import { startLocalRelay } from './serve/local-relay.ts';
 
-/** What a command may touch: injected so the CLI runs in-process in tests. */
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Record<string, string | undefined>;
-  cwd: string;
-  /** Ends a long-running command (serve, get); the real binary wires SIGINT/SIGTERM to it. */
-  signal: AbortSignal;
-  /** stderr is a terminal: `get` draws a progress bar instead of plain lines. */
-  isTTY?: boolean;
-}
-
-/** Exit codes: 0 ok, 1 the operation failed, 2 the command line was wrong. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+export { EXIT, type CliIo } from './cli-io.ts';
 
 const USAGE = `layer-relay — relay Harbor image layers into verified object storage
 

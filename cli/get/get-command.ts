@@ -4,6 +4,7 @@ import { RelayError, toRelayError, type ErrorCode } from '../../shared/errors.ts
 import { parseImageRef, type ImageRef } from '../../shared/image-ref.ts';
 import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits, type ExtractReport } from '../../shared/layer/extract-layer.ts';
 import { formatPlatform, parsePlatform, type Platform } from '../../shared/platform.ts';
+import { EXIT, type CliIo } from '../cli-io.ts';
 import { formatBytes, parseByteSize } from './byte-size.ts';
 import { loadClientSettings } from './client-settings.ts';
 import { createDirectSource } from './direct-source.ts';
@@ -14,17 +15,6 @@ import { hostPlatform } from './host-platform.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { createRelayApi } from './relay-api.ts';
 import { createRelaySource, type GetSource } from './relay-source.ts';
-
-/** What `get` may touch; a subset of the CLI's io, so it runs in-process in tests. */
-export interface GetIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Record<string, string | undefined>;
-  cwd: string;
-  signal: AbortSignal;
-  /** stderr is a terminal: draw a progress bar. */
-  isTTY?: boolean;
-}
 
 /** A relay that has not finished a pull in 30 minutes is stuck, not slow, for a deploy script. */
 export const DEFAULT_WAIT_SECONDS = 1800;
@@ -44,18 +34,18 @@ interface GetOptions {
 }
 
 /** `layer-relay get`: returns the exit code (0 done, 1 failed, 2 usage). */
-export async function getCommand(argv: string[], io: GetIo): Promise<number> {
+export async function getCommand(argv: string[], io: CliIo): Promise<number> {
   let options: GetOptions | undefined;
   try {
     options = parseGetArgs(argv, io);
     if (options === undefined) {
       io.stdout(GET_USAGE);
-      return 0;
+      return EXIT.ok;
     }
     const result = await runGet(options, io);
     if (options.output === 'json') io.stdout(`${JSON.stringify(result)}\n`);
     else if (options.output === 'human') io.stdout(`${summary(result)}\n`);
-    return 0;
+    return EXIT.ok;
   } catch (thrown) {
     const interrupted = io.signal.aborted;
     const err = interrupted ? new RelayError('DOWNLOAD_FAILED', 'interrupted; the output directory was not changed') : toRelayError(thrown);
@@ -67,12 +57,12 @@ export async function getCommand(argv: string[], io: GetIo): Promise<number> {
     } else {
       io.stderr(`layer-relay: ${err.code}: ${oneLine(message)}\n${hint ? `  hint: ${hint}\n` : ''}`);
     }
-    return usage ? 2 : 1;
+    return usage ? EXIT.usage : EXIT.failure;
   }
 }
 
 /** The options, or undefined for --help. Throws INVALID_REQUEST (and friends) for usage errors. */
-function parseGetArgs(argv: string[], io: GetIo): GetOptions | undefined {
+function parseGetArgs(argv: string[], io: CliIo): GetOptions | undefined {
   let parsed;
   try {
     parsed = parseArgs({
@@ -142,7 +132,7 @@ interface GetResult {
   skipped: { path: string; reason: string }[];
 }
 
-async function runGet(options: GetOptions, io: GetIo): Promise<GetResult> {
+async function runGet(options: GetOptions, io: CliIo): Promise<GetResult> {
   const progress = createProgress(options.output === 'human' ? (io.isTTY ? 'tty' : 'plain') : 'silent', io.stderr);
   const platformText = formatPlatform(options.platform);
   await checkOutputDirectory(options.dir, io.cwd); // before asking anyone for anything
