@@ -56,6 +56,28 @@ export interface BlobRecord {
   mediaType?: string;
   /** `registry/repository` names this digest was copied from (authorization by digest needs them). */
   repositories: string[];
+  /** A single-layer artifact's files (stored under `files/`), kept so a repeat pull need not read the layer back. */
+  files?: FileRecord[];
+  /** Why the layer's files cannot be listed (a verdict about its content, so it holds for every pull). */
+  filesError?: { code: ErrorCode; message: string };
+}
+
+/**
+ * `blob` recorded over `current`: repositories are a union (every repository the digest was copied
+ * from keeps its readers), and fields `blob` does not carry — media type, the files listing — are kept.
+ */
+export function mergeBlobRecord(current: BlobRecord | undefined, blob: BlobRecord): BlobRecord {
+  const repositories = [...new Set([...(current?.repositories ?? []), ...blob.repositories])];
+  const mediaType = blob.mediaType ?? current?.mediaType;
+  const listing = blob.files !== undefined || blob.filesError !== undefined ? blob : current;
+  return {
+    digest: blob.digest,
+    size: blob.size,
+    ...(mediaType === undefined ? {} : { mediaType }),
+    repositories,
+    ...(listing?.files === undefined ? {} : { files: listing.files }),
+    ...(listing?.filesError === undefined ? {} : { filesError: listing.filesError }),
+  };
 }
 
 /** True once a pull can no longer change. */

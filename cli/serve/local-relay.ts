@@ -10,6 +10,7 @@ import { createAccessControl } from '../../shared/auth/create-access-control.ts'
 import type { RelayConfig } from '../../shared/config.ts';
 import { RelayError } from '../../shared/errors.ts';
 import { installErrorHandling } from '../../shared/http-errors.ts';
+import { SqliteCopyLeases } from '../../shared/leases/sqlite-copy-leases.ts';
 import type { Logger } from '../../shared/log.ts';
 import { SqliteJobQueue } from '../../shared/queue/sqlite-job-queue.ts';
 import { SqliteRecordStore } from '../../shared/records/sqlite-record-store.ts';
@@ -56,7 +57,9 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
   let publicBaseUrl = config.publicUrl;
   const store = await FileBlobStore.open({ root: config.store.dir, publicBaseUrl: () => publicBaseUrl });
 
-  const workerDeps = { registry, store, records, copies: new SingleFlight<StoredObject>(), log, limits: config.limits };
+  // Leases live in the queue's file, which every relay on this store shares: one of them copies a digest.
+  const leases = new SqliteCopyLeases({ database: queue.database });
+  const workerDeps = { registry, store, records, copies: new SingleFlight<StoredObject>(), leases, log, limits: config.limits };
   const worker = startWorkerLoop({
     queue,
     concurrency: config.workerConcurrency,

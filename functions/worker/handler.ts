@@ -10,7 +10,7 @@ let worker: Promise<(event: SQSEvent, context: WorkerContext) => Promise<SQSBatc
 async function buildWorker(aws: AwsRelay): Promise<(event: SQSEvent, context: WorkerContext) => Promise<SQSBatchResponse>> {
   const registry = await aws.registry();
   return createSqsBatchHandler({
-    relay: { registry, store: aws.store, records: aws.records, copies: aws.copies, log: aws.log, limits: aws.config.limits },
+    relay: { registry, store: aws.store, records: aws.records, copies: aws.copies, leases: aws.leases, log: aws.log, limits: aws.config.limits },
     maxAttempts: aws.config.maxAttempts,
     concurrency: aws.config.workerConcurrency,
     delayRetry: (receipt, delaySeconds) => aws.queue.release(receipt, delaySeconds),

@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobStore, StoredObject } from '../../shared/blob-store.ts';
+import type { CopyLeases } from '../../shared/copy-lease.ts';
+import { copyOnce } from '../../shared/copy-once.ts';
 import type { Digest } from '../../shared/digest.ts';
 import { parseImageRef, type ImageRef } from '../../shared/image-ref.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -9,7 +11,8 @@ import { checkPullLimits, type PullLimits } from '../../shared/pull-limits.ts';
 import type { PullMessage } from '../../shared/queue-message.ts';
 import type { RecordStore } from '../../shared/record-store.ts';
 import type { SingleFlight } from '../../shared/single-flight.ts';
-import { createLayerFiles, type LayerFiles } from './store-files.ts';
+import { knownLayerFiles, lastingLayerFiles } from './known-layer-files.ts';
+import { createLayerFiles, type FilesOutcome, type LayerFiles } from './store-files.ts';
 
 /** A layer or config as a manifest describes it. */
 export interface BlobDescriptor {
@@ -31,6 +34,11 @@ export interface RelayPullDeps {
   records: RecordStore;
   /** Shared by every pull in this process: a digest is copied once however many pulls want it. */
   copies: SingleFlight<StoredObject>;
+  /**
+   * Shared by every worker on the store (other processes, other Lambda containers): one of them
+   * copies a digest, the others wait for the object. Without it only this process's pulls share copies.
+   */
+  leases?: CopyLeases;
   log: Logger;
   /** RELAY_MAX_LAYERS / RELAY_MAX_BLOB_BYTES; checked before any byte is copied. */
   limits?: PullLimits;
@@ -60,8 +68,12 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
   log.info('resolved', { manifestDigest: resolved.manifestDigest, layers: layers.length, bytesTotal });
 
   // 2. Copy each layer that is not stored yet; the store makes it visible only once verified.
-  //    A single-layer artifact's files are staged from the same stream (store-files.ts).
-  const files = resolved.layers.length === 1 ? createLayerFiles(resolved.layers[0]!, { log }) : undefined;
+  //    A single-layer artifact's files are staged from the same stream (store-files.ts), unless an
+  //    earlier pull of the layer recorded them already.
+  const only = resolved.layers.length === 1 ? resolved.layers[0]! : undefined;
+  const known = only ? knownLayerFiles(await deps.records.getBlob(only.digest)) : undefined;
+  const files = only && !known ? createLayerFiles(only, { log }) : undefined;
+  let listing: FilesOutcome | undefined = known;
   try {
     let bytesDone = 0;
     for (const layer of resolved.layers) {
@@ -71,23 +83,30 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
       await deps.records.update(record.id, { bytesDone });
     }
     // Only now, with the layer verified and stored, may anything go under files/.
-    if (files) await deps.records.update(record.id, await files.finish(deps.store));
+    if (only && files) {
+      listing = await files.finish(deps.store);
+      const lasting = lastingLayerFiles(listing);
+      if (lasting) await deps.records.putBlob({ digest: only.digest, size: only.size, repositories: [], ...lasting });
+    }
   } finally {
     await files?.discard();
   }
 
-  // 3. Done: every layer is verified and stored.
-  const done = await deps.records.update(record.id, { state: 'done' });
+  // 3. Done: every layer is verified and stored (and the files listed, in the same write).
+  const done = await deps.records.update(record.id, { ...listing, state: 'done' });
   log.info('pull done', { manifestDigest: resolved.manifestDigest });
   return done;
 }
 
+/** The layer from the store, copied from the registry first unless it is there (by this worker or, under a lease, another). */
 async function copyBlob(deps: RelayPullDeps, ref: ImageRef, layer: BlobDescriptor, log: Logger, files?: LayerFiles): Promise<StoredObject> {
-  const present = await deps.store.stat('blobs', layer.digest);
-  if (present) {
-    log.debug('blob already stored', { digest: layer.digest });
-    return present;
-  }
+  const stat = () => deps.store.stat('blobs', layer.digest);
+  const copy = () => copyFromRegistry(deps, ref, layer, log, files);
+  if (deps.leases) return copyOnce({ digest: layer.digest, leases: deps.leases, stat, copy, log });
+  return (await stat()) ?? (await copy());
+}
+
+async function copyFromRegistry(deps: RelayPullDeps, ref: ImageRef, layer: BlobDescriptor, log: Logger, files?: LayerFiles): Promise<StoredObject> {
   const started = performance.now();
   const body = await deps.registry.openBlob(ref, layer);
   const stored = await deps.store.put('blobs', layer.digest, layer.size, files ? files.tee(body) : body);

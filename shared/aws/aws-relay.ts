@@ -6,6 +6,7 @@ import type { StoredObject } from '../blob-store.ts';
 import { loadConfig, type RelayConfig } from '../config.ts';
 import { RelayError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { S3CopyLeases } from '../leases/s3-copy-leases.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { S3RecordStore } from '../records/s3-record-store.ts';
 import { createRegistryClient, type RegistryClient } from '../registry/registry-client.ts';
@@ -29,6 +30,8 @@ export interface AwsRelay {
   registry(): Promise<RegistryClient>;
   /** One SingleFlight per container: a digest is copied once however many pulls in a batch want it. */
   copies: SingleFlight<StoredObject>;
+  /** Across containers: lease objects beside the blobs decide which worker copies a digest. */
+  leases: S3CopyLeases;
 }
 
 /** Test seams: clients and a log sink; everything else comes from the environment as in Lambda. */
@@ -88,5 +91,6 @@ export function createAwsRelay(env: Record<string, string | undefined>, override
       return registry;
     },
     copies: new SingleFlight<StoredObject>(),
+    leases: new S3CopyLeases({ client: s3, bucket: storeConfig.bucket, prefix: storeConfig.prefix }),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RelayError } from '../errors.ts';
-import type { BlobRecord, PullRecord, PullState } from '../pull-record.ts';
+import { mergeBlobRecord, type BlobRecord, type PullRecord, type PullState } from '../pull-record.ts';
 import type { RecordStore } from '../record-store.ts';
 import { S3JsonObjects } from './s3-json-objects.ts';
 
@@ -103,12 +103,10 @@ export class S3RecordStore implements RecordStore {
     return this.#newest(image, platform, [state]);
   }
 
-  /** Upserts, keeping every repository the digest was ever copied from (set union). */
+  /** Upserts, keeping every repository the digest was ever copied from (set union) and what the patch leaves out. */
   async putBlob(blob: BlobRecord): Promise<void> {
     await this.#docs.mutate<BlobRecord>(this.#blobKey(blob.digest), (current) => {
-      const repositories = [...new Set([...(current?.repositories ?? []), ...blob.repositories])];
-      const mediaType = blob.mediaType ?? current?.mediaType;
-      const next: BlobRecord = { digest: blob.digest, size: blob.size, ...(mediaType === undefined ? {} : { mediaType }), repositories };
+      const next = mergeBlobRecord(current, blob);
       return current !== undefined && JSON.stringify(current) === JSON.stringify(next) ? undefined : next;
     });
   }

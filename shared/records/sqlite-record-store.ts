@@ -1,6 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { RelayError } from '../errors.ts';
-import type { BlobRecord, PullRecord, PullState } from '../pull-record.ts';
+import { mergeBlobRecord, type BlobRecord, type PullRecord, type PullState } from '../pull-record.ts';
 import { immediateTransaction, openSqliteDatabase, type SqliteSource } from '../queue/sqlite-database.ts';
 import type { RecordStore } from '../record-store.ts';
 
@@ -89,13 +89,10 @@ export class SqliteRecordStore implements RecordStore {
     return this.#newest(image, platform, [state]);
   }
 
-  /** Upserts, keeping every repository the digest was ever copied from (set union). */
+  /** Upserts, keeping every repository the digest was ever copied from (set union) and what the patch leaves out. */
   async putBlob(blob: BlobRecord): Promise<void> {
     immediateTransaction(this.#db, () => {
-      const current = this.#readBlob(blob.digest);
-      const repositories = [...new Set([...(current?.repositories ?? []), ...blob.repositories])];
-      const mediaType = blob.mediaType ?? current?.mediaType;
-      const next: BlobRecord = { digest: blob.digest, size: blob.size, ...(mediaType === undefined ? {} : { mediaType }), repositories };
+      const next = mergeBlobRecord(this.#readBlob(blob.digest), blob);
       this.#db
         .prepare('INSERT INTO blobs (digest, record) VALUES (?, ?) ON CONFLICT (digest) DO UPDATE SET record = excluded.record')
         .run(blob.digest, JSON.stringify(next));

@@ -88,7 +88,7 @@ describe('the packaged service (serverless.yml + infra/aws)', () => {
         for (const target of targets) {
           expect(target, `${id}: resource`).not.toBe('*');
           // Object ARNs are narrowed to a prefix, never the whole bucket (`<bucket>/*`).
-          if (typeof target === 'object' && JSON.stringify(target).includes('/*')) expect(JSON.stringify(target)).toMatch(/\/(blobs|records)\/\*/);
+          if (typeof target === 'object' && JSON.stringify(target).includes('/*')) expect(JSON.stringify(target)).toMatch(/\/(blobs|records|leases)\/\*/);
         }
       }
     }
