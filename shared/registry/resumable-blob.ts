@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { chunksOf } from '../chunks-of.ts';
 import { isRelayError, RelayError } from '../errors.ts';
 
 /**
@@ -48,7 +49,7 @@ async function* resumableChunks(options: ResumableBlobOptions): AsyncGenerator<U
     const openedAt = offset;
     let failure: RelayError;
     try {
-      for await (const chunk of body) {
+      for await (const chunk of chunksOf(body)) {
         if (chunk.length > size - offset) {
           // E3: never pass more than the descriptor's size; the rest is not read.
           throw new RelayError('SIZE_MISMATCH', `${what} should be ${size} bytes, the server sent more`, { details: { size } });
