@@ -5,13 +5,13 @@ import { text } from 'node:stream/consumers';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { digestOf, type Digest } from '../../shared/digest.ts';
-import { isRelayError, type RelayError } from '../../shared/errors.ts';
 import { parseImageRef } from '../../shared/image-ref.ts';
 import { parsePlatform } from '../../shared/platform.ts';
 import { MANIFEST_MEDIA_TYPES, LAYER_MEDIA_TYPES } from '../../shared/registry/media-types.ts';
 import { createRegistryClient, type Descriptor, type RegistryClient } from '../../shared/registry/registry-client.ts';
 import { createTokenSource } from '../../shared/registry/token-source.ts';
 import { createRetryPolicy } from '../../shared/retry-policy.ts';
+import { failure } from '../support/rejection.ts';
 import { useStandIn } from '../support/standin-context.ts';
 
 /*
@@ -201,16 +201,6 @@ function manifest(fake: FakeHarbor, value: object, contentType: string, tag?: st
 function image(fake: FakeHarbor, arch: string, layers: Descriptor[], tag?: string): Built {
   const config = blob(fake, Buffer.from(JSON.stringify({ architecture: arch, os: 'linux' })), 'application/vnd.oci.image.config.v1+json');
   return manifest(fake, { schemaVersion: 2, mediaType: MANIFEST_MEDIA_TYPES.ociManifest, config, layers }, MANIFEST_MEDIA_TYPES.ociManifest, tag);
-}
-
-async function failure(promise: Promise<unknown>): Promise<RelayError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isRelayError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a RelayError');
 }
 
 describe('registry client against protocol stand-ins', () => {

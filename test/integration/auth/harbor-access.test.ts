@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createHarborAccess } from '../../../shared/auth/harbor-access.ts';
-import { RelayError } from '../../../shared/errors.ts';
+import { failure } from '../../support/rejection.ts';
 import { useStandIn } from '../../support/standin-context.ts';
 import { createStandInClient, type LogMark } from '../../support/standin-client.ts';
 import { uniqueRepository } from './relay-http.ts';
@@ -13,16 +13,6 @@ const { robot, alice, admin } = standIn.users;
 /** Token requests the stand-in answered since `mark` that asked for exactly this repository's pull scope. */
 async function tokenRequestsFor(repository: string, mark: LogMark): Promise<number> {
   return (await log.requests(mark)).filter((r) => r.path === '/service/token' && r.scopes?.includes(`repository:${repository}:pull`)).length;
-}
-
-async function failure(promise: Promise<unknown>): Promise<RelayError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof RelayError) return err;
-    throw err;
-  }
-  throw new Error('expected a RelayError');
 }
 
 describe('Harbor-delegated authorization against the Harbor stand-in', () => {

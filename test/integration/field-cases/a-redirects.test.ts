@@ -1,27 +1,18 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useStandIn } from '../../support/standin-context.ts';
-import { copyVerified, createTestClient, failure, layerOf, pushRandomImage, type PushedImage } from './field-case-kit.ts';
+import { copyVerified, createTestClient, failure, layerOf, pushRandomImage, useFaultProxy, type PushedImage } from './field-case-kit.ts';
 
 /* A. Redirects to storage — through the fault proxy (its storage host behaves as S3 does) in front of the real registry. */
 
 const { standIn } = useStandIn();
-let proxy: FaultProxy;
+const proxy = useFaultProxy(standIn);
+const { seen } = proxy;
 let pushed: PushedImage;
-let mark = 0;
-/** Requests since the current test began (the proxy is shared by the file); call after `await proxy.idle()`. */
-const seen = () => proxy.requests.slice(mark);
 const client = () => createTestClient(proxy.url, { credentials: standIn.users.robot });
 
 beforeAll(async () => {
-  proxy = await startFaultProxy({ target: standIn.url });
   pushed = await pushRandomImage(standIn, 'redirects', [300 * 1024]);
 });
-afterAll(() => proxy.stop());
-beforeEach(() => {
-  mark = proxy.requests.length;
-});
-afterEach(() => proxy.clearRules());
 
 describe('A. redirects to storage', () => {
   it('A1: follows a 307 to storage and never sends the registry token there', async () => {

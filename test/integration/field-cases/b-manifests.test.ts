@@ -1,31 +1,18 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRegistryPusher } from '../../../infra/local/fixtures/registry-pusher.ts';
 import { digestOf } from '../../../shared/digest.ts';
-import { parseImageRef } from '../../../shared/image-ref.ts';
 import { parsePlatform } from '../../../shared/platform.ts';
 import { MANIFEST_MEDIA_TYPES } from '../../../shared/registry/media-types.ts';
-import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy.ts';
 import { useStandIn } from '../../support/standin-context.ts';
-import { createTestClient, failure, pushRandomImage } from './field-case-kit.ts';
+import { createTestClient, failure, pushRandomImage, useFaultProxy } from './field-case-kit.ts';
 
 /* B. Manifests and media types — the real registry's answers, edited by the fault proxy. */
 
 const { standIn, fixtures } = useStandIn();
 const amd64 = parsePlatform('linux/amd64');
-let proxy: FaultProxy;
-let mark = 0;
-const seen = () => proxy.requests.slice(mark);
-const viaProxy = (image: string) => parseImageRef(image.replace(standIn.host, proxy.host));
+const proxy = useFaultProxy(standIn);
+const { seen, viaProxy } = proxy;
 const client = () => createTestClient(proxy.url, { credentials: standIn.users.admin });
-
-beforeAll(async () => {
-  proxy = await startFaultProxy({ target: standIn.url });
-});
-afterAll(() => proxy.stop());
-beforeEach(() => {
-  mark = proxy.requests.length;
-});
-afterEach(() => proxy.clearRules());
 
 describe('B. manifests and media types', () => {
   it('B1: every manifest request (tag, then child by digest) accepts all four types, so the real registry serves an OCI index', async () => {

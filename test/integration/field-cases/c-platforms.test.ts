@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRegistryPusher } from '../../../infra/local/fixtures/registry-pusher.ts';
 import { digestOf } from '../../../shared/digest.ts';
-import { parseImageRef } from '../../../shared/image-ref.ts';
 import { parsePlatform } from '../../../shared/platform.ts';
 import { MANIFEST_MEDIA_TYPES } from '../../../shared/registry/media-types.ts';
-import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy.ts';
 import { useStandIn } from '../../support/standin-context.ts';
-import { createTestClient, failure, pushRandomImage } from './field-case-kit.ts';
+import { createTestClient, failure, pushRandomImage, useFaultProxy } from './field-case-kit.ts';
 
 /*
  * C. Platforms. The selection rules have table tests in test/unit/platform.test.ts (C1, C2, C3 by
@@ -15,19 +13,9 @@ import { createTestClient, failure, pushRandomImage } from './field-case-kit.ts'
  */
 
 const { standIn, fixtures } = useStandIn();
-let proxy: FaultProxy;
-let mark = 0;
-const seen = () => proxy.requests.slice(mark);
-const viaProxy = (image: string) => parseImageRef(image.replace(standIn.host, proxy.host));
+const proxy = useFaultProxy(standIn);
+const { seen, viaProxy } = proxy;
 const client = () => createTestClient(proxy.url, { credentials: standIn.users.admin });
-
-beforeAll(async () => {
-  proxy = await startFaultProxy({ target: standIn.url });
-});
-afterAll(() => proxy.stop());
-beforeEach(() => {
-  mark = proxy.requests.length;
-});
 
 /** Pushes an index of `entries` (descriptor + optional platform) under `tag` in `repository`. */
 async function pushIndex(repository: string, tag: string, entries: object[]): Promise<void> {

@@ -1,10 +1,9 @@
 import type { Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePlatform } from '../../../shared/platform.ts';
 import { MAX_RESUMES } from '../../../shared/registry/resumable-blob.ts';
-import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy.ts';
 import { useStandIn } from '../../support/standin-context.ts';
-import { copyVerified, createTestClient, failure, layerOf, pushRandomImage, type PushedImage } from './field-case-kit.ts';
+import { copyVerified, createTestClient, failure, layerOf, pushRandomImage, useFaultProxy, type PushedImage } from './field-case-kit.ts';
 
 /* F. Ranges, lengths, encodings — faults injected by the proxy into the real registry's blob answers. */
 
@@ -12,10 +11,9 @@ const { standIn } = useStandIn();
 /** One read of an undici body is at most this big: "one chunk" in the byte bounds below. */
 const CHUNK = 64 * 1024;
 const CUT = 100_000;
-let proxy: FaultProxy;
+const proxy = useFaultProxy(standIn);
+const { seen } = proxy;
 let pushed: PushedImage;
-let mark = 0;
-const seen = () => proxy.requests.slice(mark);
 const client = () => createTestClient(proxy.url, { credentials: standIn.users.admin });
 const blobRequests = () => seen().filter((r) => r.path === pushed.blobPath(0));
 
@@ -27,14 +25,8 @@ function counted(body: Readable): { body: Readable; bytes: () => number } {
 }
 
 beforeAll(async () => {
-  proxy = await startFaultProxy({ target: standIn.url });
   pushed = await pushRandomImage(standIn, 'ranges', [600 * 1024]);
 });
-afterAll(() => proxy.stop());
-beforeEach(() => {
-  mark = proxy.requests.length;
-});
-afterEach(() => proxy.clearRules());
 
 describe('F. ranges, lengths, encodings', () => {
   it('F1: a reset mid-blob resumes with Range: bytes=N- and serves each byte about once', async () => {
@@ -61,7 +53,7 @@ describe('F. ranges, lengths, encodings', () => {
     await proxy.idle();
     expect(blobRequests()).toHaveLength(2); // the first answer, one resume from 0, then no progress: stop
     proxy.clearRules();
-    mark = proxy.requests.length;
+    proxy.resetSeen();
     proxy.addRule({ match: { path: pushed.blobPath(0) }, action: { type: 'reset', afterBytes: 1000 } });
     const capped = await failure(copyVerified(await registry.openBlob(pushed.ref, layer), layer));
     expect(capped.code).toBe('REGISTRY_UNAVAILABLE');

@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { buildImage, type BuiltImage, type FixturePlatform } from '../../../infra/local/fixtures/image-builder.ts';
 import { createRegistryPusher } from '../../../infra/local/fixtures/registry-pusher.ts';
-import { isRelayError, type RelayError } from '../../../shared/errors.ts';
 import { parseImageRef, type ImageRef } from '../../../shared/image-ref.ts';
 import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from '../../../shared/registry/registry-client.ts';
 import { createRetryPolicy } from '../../../shared/retry-policy.ts';
 import type { Descriptor } from '../../../shared/registry/descriptor.ts';
 import { verifyDigest } from '../../../shared/verify-digest.ts';
+import { startFaultProxy, type FaultProxy, type ProxiedRequest } from '../../support/fault-proxy.ts';
 import type { StandInInfo } from '../../support/standin-context.ts';
 
 /*
@@ -16,15 +17,61 @@ import type { StandInInfo } from '../../support/standin-context.ts';
  * lives beside this one; each test name starts with its case id.
  */
 
-/** The RelayError a promise rejects with; fails the test when it resolves or throws something else. */
-export async function failure(promise: Promise<unknown>): Promise<RelayError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isRelayError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a RelayError');
+export { failure } from '../../support/rejection.ts';
+
+/** A fault proxy shared by one test file, plus what its tests read from it. */
+export interface FileFaultProxy extends FaultProxy {
+  /** Requests since the current test began; call after `await proxy.idle()`. */
+  seen(): ProxiedRequest[];
+  /** Starts `seen()` afresh mid-test, for a test that looks at two phases. */
+  resetSeen(): void;
+  /** `image`, named through the stand-in, named through the proxy instead. */
+  viaProxy(image: string): ImageRef;
+}
+
+/**
+ * A fault proxy in front of the stand-in for the calling file: started before its tests, stopped
+ * after; each test starts a fresh `seen()` and leaves no rules behind. Usable at module level
+ * because it forwards to the proxy that beforeAll starts.
+ */
+export function useFaultProxy(standIn: StandInInfo): FileFaultProxy {
+  let proxy: FaultProxy | undefined;
+  let mark = 0;
+  const started = (): FaultProxy => {
+    if (!proxy) throw new Error('the fault proxy starts in beforeAll');
+    return proxy;
+  };
+  const resetSeen = () => {
+    mark = started().requests.length;
+  };
+  beforeAll(async () => {
+    proxy = await startFaultProxy({ target: standIn.url });
+  });
+  afterAll(() => proxy?.stop());
+  beforeEach(resetSeen);
+  afterEach(() => proxy?.clearRules());
+  return {
+    get url() {
+      return started().url;
+    },
+    get host() {
+      return started().host;
+    },
+    get storageUrl() {
+      return started().storageUrl;
+    },
+    get requests() {
+      return started().requests;
+    },
+    addRule: (rule) => started().addRule(rule),
+    clearRules: () => started().clearRules(),
+    bytesServed: (path) => started().bytesServed(path),
+    idle: () => started().idle(),
+    stop: () => started().stop(),
+    seen: () => started().requests.slice(mark),
+    resetSeen,
+    viaProxy: (image) => parseImageRef(image.replace(standIn.host, started().host)),
+  };
 }
 
 /** Streams `body` through the relay's verifier into nowhere, as the store does; returns the bytes that passed. */

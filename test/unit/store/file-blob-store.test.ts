@@ -6,9 +6,9 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestOf } from '../../../shared/digest.ts';
-import { isRelayError } from '../../../shared/errors.ts';
 import { FileBlobStore, STALE_TEMP_AGE_MS } from '../../../shared/store/file-blob-store.ts';
 import { SIGNING_SECRET_FILE } from '../../../shared/store/signing-secret.ts';
+import { blobStoreContract } from '../../support/blob-store-contract.ts';
 
 let root: string;
 let store: FileBlobStore;
@@ -22,108 +22,31 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** A source that yields `bytes` in small chunks, then optionally fails. */
-function chunked(bytes: Buffer, failAfter?: Error): Readable {
-  return Readable.from(
-    (async function* () {
-      for (let i = 0; i < bytes.length; i += 1000) yield bytes.subarray(i, i + 1000);
-      if (failAfter) throw failAfter;
-    })(),
-  );
-}
-
-/** A source that must not be read. */
-function untouchable(): Readable & { wasRead: () => boolean } {
-  let read = false;
-  const source = new Readable({
-    read() {
-      read = true;
-      this.destroy(new Error('read when it should not have been'));
-    },
-  });
-  return Object.assign(source, { wasRead: () => read });
-}
-
 async function tempFiles(): Promise<string[]> {
   return readdir(join(root, 'tmp'));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (err: unknown) => err,
-  );
-}
-
-describe('FileBlobStore.put', () => {
-  it('stores verified bytes under blobs/<alg>/<hex> and stat reports their size', async () => {
-    const bytes = randomBytes(150_000);
-    const digest = digestOf(bytes);
-    expect(await store.stat('blobs', digest)).toBeUndefined();
-    expect(await store.put('blobs', digest, bytes.length, chunked(bytes))).toEqual({ digest, size: bytes.length });
-    const path = join(root, 'blobs', 'sha256', digest.slice('sha256:'.length));
-    expect(store.path('blobs', digest)).toBe(path);
-    expect((await readFile(path)).equals(bytes)).toBe(true);
-    expect(await store.stat('blobs', digest)).toEqual({ digest, size: bytes.length });
-    expect(await tempFiles()).toEqual([]);
+describe('FileBlobStore: the BlobStore contract', () => {
+  blobStoreContract({
+    store: () => store,
+    readBack: (kind, digest) => readFile(store.path(kind, digest)),
+    leftovers: tempFiles,
+    pieceBytes: 0, // one temp file, renamed into place
+    chunkBytes: 1000,
   });
+});
 
-  it('hashes with the algorithm the digest names (sha512)', async () => {
+describe('FileBlobStore.path', () => {
+  it('lays objects out under <root>/<kind>/<alg>/<hex>', async () => {
     const bytes = randomBytes(5000);
-    const digest = digestOf(bytes, 'sha512');
-    await store.put('files', digest, bytes.length, chunked(bytes));
-    expect((await readFile(join(root, 'files', 'sha512', digest.slice('sha512:'.length)))).equals(bytes)).toBe(true);
-  });
-
-  it('stores nothing when the bytes do not match the digest', async () => {
-    const bytes = randomBytes(10_000);
-    const digest = digestOf(randomBytes(10_000));
-    const err = await rejection(store.put('blobs', digest, bytes.length, chunked(bytes)));
-    expect(isRelayError(err, 'DIGEST_MISMATCH')).toBe(true);
-    expect(await store.stat('blobs', digest)).toBeUndefined();
-    expect(await tempFiles()).toEqual([]);
-  });
-
-  it('stores nothing when the body is shorter or longer than the size', async () => {
-    const bytes = randomBytes(10_000);
-    const digest = digestOf(bytes);
-    const short = await rejection(store.put('blobs', digest, bytes.length, chunked(bytes.subarray(0, 9000))));
-    expect(isRelayError(short, 'SIZE_MISMATCH')).toBe(true);
-    const long = await rejection(store.put('blobs', digest, bytes.length - 1, chunked(bytes)));
-    expect(isRelayError(long, 'SIZE_MISMATCH')).toBe(true);
-    expect(await store.stat('blobs', digest)).toBeUndefined();
-    expect(await tempFiles()).toEqual([]);
-  });
-
-  it('rejects with the source error and leaves no temp file when the source fails mid-copy', async () => {
-    const bytes = randomBytes(50_000);
-    const digest = digestOf(bytes);
-    const cause = new Error('connection reset');
-    const err = await rejection(store.put('blobs', digest, bytes.length + 10, chunked(bytes, cause)));
-    expect(err).toBe(cause);
-    expect(await store.stat('blobs', digest)).toBeUndefined();
-    expect(await tempFiles()).toEqual([]);
-  });
-
-  it('returns an object already present without reading the source', async () => {
-    const bytes = randomBytes(3000);
-    const digest = digestOf(bytes);
-    await store.put('blobs', digest, bytes.length, chunked(bytes));
-    const source = untouchable();
-    expect(await store.put('blobs', digest, bytes.length, source)).toEqual({ digest, size: bytes.length });
-    expect(source.wasRead()).toBe(false);
-    expect(source.destroyed).toBe(true);
-  });
-
-  it('survives concurrent puts of the same digest with one intact object', async () => {
-    const bytes = randomBytes(200_000);
-    const digest = digestOf(bytes);
-    const results = await Promise.all([1, 2, 3, 4].map(() => store.put('blobs', digest, bytes.length, chunked(bytes))));
-    for (const result of results) expect(result).toEqual({ digest, size: bytes.length });
-    expect((await readFile(store.path('blobs', digest))).equals(bytes)).toBe(true);
-    expect(await tempFiles()).toEqual([]);
+    const objects = [['blobs', digestOf(bytes)], ['files', digestOf(bytes, 'sha512')]] as const;
+    for (const [kind, digest] of objects) {
+      await store.put(kind, digest, bytes.length, Readable.from([bytes]));
+      const [algorithm, hex] = digest.split(':') as [string, string];
+      const path = join(root, kind, algorithm, hex);
+      expect(store.path(kind, digest)).toBe(path);
+      expect((await readFile(path)).equals(bytes)).toBe(true);
+    }
   });
 });
 
