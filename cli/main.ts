@@ -1,10 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../shared/config.ts';
 import { isRelayError, toRelayError } from '../shared/errors.ts';
-import { createLogger } from '../shared/log.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
 import { getCommand } from './get/get-command.ts';
-import { startLocalRelay } from './serve/local-relay.ts';
 
 export { EXIT, type CliIo } from './cli-io.ts';
 
@@ -62,6 +59,8 @@ async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(USAGE);
     return EXIT.ok;
   }
+  // serve's modules (config schema, SQLite, Hono, the registry client) load only for serve: `get` starts faster.
+  const [{ loadConfig }, { createLogger }, { startLocalRelay }] = await Promise.all([import('../shared/config.ts'), import('../shared/log.ts'), import('./serve/local-relay.ts')]);
   const config = loadConfig(io.env, io.cwd);
   const log = createLogger({ level: config.logLevel, write: (line) => io.stderr(`${line}\n`) });
   const relay = await startLocalRelay(config, { log });

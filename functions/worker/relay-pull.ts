@@ -72,7 +72,7 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
   //    earlier pull of the layer recorded them already.
   const only = resolved.layers.length === 1 ? resolved.layers[0]! : undefined;
   const known = only ? knownLayerFiles(await deps.records.getBlob(only.digest)) : undefined;
-  const files = only && !known ? createLayerFiles(only, { log }) : undefined;
+  const files = only && !known ? createLayerFiles(only, { store: deps.store, log }) : undefined;
   let listing: FilesOutcome | undefined = known;
   try {
     let bytesDone = 0;
@@ -84,7 +84,7 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
     }
     // Only now, with the layer verified and stored, may anything go under files/.
     if (only && files) {
-      listing = await files.finish(deps.store);
+      listing = await files.finish();
       const lasting = lastingLayerFiles(listing);
       if (lasting) await deps.records.putBlob({ digest: only.digest, size: only.size, repositories: [], ...lasting });
     }

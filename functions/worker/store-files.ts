@@ -1,18 +1,14 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough, type Readable } from 'node:stream';
 import { request } from 'undici';
 import type { BlobStore } from '../../shared/blob-store.ts';
-import { createDigester, parseDigest, type Digest } from '../../shared/digest.ts';
+import type { Digest } from '../../shared/digest.ts';
 import { RelayError, isRelayError, type ErrorCode } from '../../shared/errors.ts';
 import { compressionOf } from '../../shared/layer/decode-layer.ts';
 import { readLayer, type ExtractLimits } from '../../shared/layer/read-layer.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { ObjectKind } from '../../shared/object-key.ts';
 import type { FileRecord, PullRecord } from '../../shared/pull-record.ts';
+import { createStagingArea, type StagedFile } from '../../shared/store/staging-area.ts';
 import { verifyDigest } from '../../shared/verify-digest.ts';
 import type { BlobDescriptor } from './relay-pull.ts';
 
@@ -29,21 +25,19 @@ const CONTENT_CODES: ReadonlySet<ErrorCode> = new Set(['UNSAFE_ENTRY', 'LAYER_IN
 /** The outcome recorded on the pull: the files, or why there are none. */
 export type FilesOutcome = Pick<PullRecord, 'files' | 'filesError'>;
 
-/** A file staged on local disk, hashed while it streamed. */
-interface StagedFile {
+/** A regular file of the layer, staged (hashed while it streamed); hard links share their target's staged file. */
+interface LayerFile {
   path: string;
-  size: number;
   mode: number;
-  digest: Digest;
-  /** Local copy to store from; hard links share their target's. */
-  staged: string;
+  staged: StagedFile;
 }
 
 /**
  * The files step of one single-layer pull (design.md §4, `files/<alg>/<hex>`). How it stays safe:
  * 1. `tee` splits the layer stream the registry client returns: one branch goes to the blob store
  *    (which verifies the digest), the other through readLayer (the host's extraction rules) into
- *    local staging files, each hashed (sha256) as it streams. Harbor is read once.
+ *    the store's staging area (staging-area.ts), each file hashed (sha256) as it streams. Harbor is
+ *    read once; with the directory store each file is written once and published by a rename.
  * 2. Nothing is stored under `files/` until `finish` runs, and the caller runs it only after the
  *    blob store accepted the layer, i.e. after the layer's digest verified: staged files derive from
  *    bytes that turned out verified, or they are thrown away by `discard`.
@@ -55,32 +49,28 @@ interface StagedFile {
 export interface LayerFiles {
   /** Returns the stream to hand to the blob store; a copy of every byte feeds the staging. */
   tee(body: Readable): Readable;
-  /** After the layer is stored and verified: stores each file and returns what to record. */
-  finish(store: BlobStore): Promise<FilesOutcome>;
+  /** After the layer is stored and verified: publishes each file and returns what to record. */
+  finish(): Promise<FilesOutcome>;
   /** Removes the staging; call it in every outcome (a no-op after finish). */
   discard(): Promise<void>;
 }
 
-/** The files step for `layer`, staging under the OS temp directory. */
-export function createLayerFiles(layer: BlobDescriptor, options: { log: Logger; limits?: ExtractLimits; stagingParent?: string }): LayerFiles {
+/** The files step for `layer`: staged where `store` stages (its own temp dir, or one under `stagingParent`). */
+export function createLayerFiles(layer: BlobDescriptor, options: { store: BlobStore; log: Logger; limits?: ExtractLimits; stagingParent?: string }): LayerFiles {
+  const { store } = options;
   const limits = options.limits ?? FILES_LIMITS;
-  let stagingDir: Promise<string> | undefined;
-  let teed: Promise<StagedFile[]> | undefined;
-  const staging = () => (stagingDir ??= mkdtemp(join(options.stagingParent ?? tmpdir(), 'layer-relay-files-')));
+  const staging = createStagingArea(store, options.stagingParent);
+  let teed: Promise<LayerFile[]> | undefined;
 
-  const stage = async (source: Readable): Promise<StagedFile[]> => {
+  const stage = async (source: Readable): Promise<LayerFile[]> => {
     if (compressionOf(layer.mediaType) === undefined) {
       source.resume();
       throw new RelayError('LAYER_INVALID', `media type ${layer.mediaType} is not a tar layer; no files to list`);
     }
-    const byPath = new Map<string, StagedFile>();
-    let n = 0;
+    const byPath = new Map<string, LayerFile>();
     await readLayer(source, layer.mediaType, async (entry) => {
       if (entry.kind === 'file') {
-        const staged = join(await staging(), String((n += 1)));
-        const hash = hashing();
-        await pipeline(entry.body, hash, createWriteStream(staged, { flags: 'wx' }));
-        byPath.set(entry.path, { path: entry.path, size: hash.bytes, mode: entry.mode, digest: hash.digest(), staged });
+        byPath.set(entry.path, { path: entry.path, mode: entry.mode, staged: await staging.stage(entry.body) });
       } else if (entry.kind === 'hardlink') {
         const target = byPath.get(entry.target);
         if (!target) throw new RelayError('LAYER_INVALID', `hard link "${entry.path}" names "${entry.target}", which is not a regular file before it`);
@@ -92,15 +82,16 @@ export function createLayerFiles(layer: BlobDescriptor, options: { log: Logger; 
     return [...byPath.values()];
   };
 
-  const commit = async (store: BlobStore, files: StagedFile[]): Promise<FilesOutcome> => {
-    const stored = new Set<string>();
-    for (const file of files) {
-      if (stored.has(file.digest)) continue;
-      await store.put('files', file.digest, file.size, createReadStream(file.staged));
-      stored.add(file.digest);
+  const commit = async (files: LayerFile[]): Promise<FilesOutcome> => {
+    const published = new Set<StagedFile>();
+    for (const { staged } of files) {
+      if (published.has(staged)) continue; // a hard link to a file already published
+      await staging.publish('files', staged);
+      published.add(staged);
     }
     options.log.info('layer files stored', { digest: layer.digest, files: files.length });
-    return { files: files.map(({ path, size, digest, mode }): FileRecord => ({ path, size, digest, mode })), filesError: undefined };
+    const listing = files.map(({ path, mode, staged }): FileRecord => ({ path, size: staged.size, digest: staged.digest, mode }));
+    return { files: listing, filesError: undefined };
   };
 
   const notListed = (err: unknown): FilesOutcome => {
@@ -130,7 +121,7 @@ export function createLayerFiles(layer: BlobDescriptor, options: { log: Logger; 
       return forStore;
     },
 
-    async finish(store) {
+    async finish() {
       try {
         // A content fault seen on the tee is final; a copy cut short (the store had the blob) is not.
         let staged = await teed?.catch((err: unknown) => {
@@ -138,7 +129,7 @@ export function createLayerFiles(layer: BlobDescriptor, options: { log: Logger; 
           return undefined;
         });
         staged ??= await stage(await openStored(store, layer));
-        return await commit(store, staged);
+        return await commit(staged);
       } catch (err) {
         if (isRelayError(err) && !CONTENT_CODES.has(err.code) && err.retryable) throw err; // a store fault: let the pull retry
         return notListed(err);
@@ -149,26 +140,11 @@ export function createLayerFiles(layer: BlobDescriptor, options: { log: Logger; 
 
     async discard() {
       await teed?.catch(() => undefined);
-      if (stagingDir) await rm(await stagingDir, { recursive: true, force: true });
-      stagingDir = undefined;
+      await staging.discard();
       teed = undefined;
     },
   };
   return files;
-}
-
-/** A pass-through that counts and sha256-hashes what flows: a file's digest as it streams. */
-function hashing(): Transform & { bytes: number; digest(): Digest } {
-  const hash = createDigester('sha256');
-  const stream = new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      hash.update(chunk);
-      counted.bytes += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  const counted = Object.assign(stream, { bytes: 0, digest: () => parseDigest(`sha256:${hash.digest('hex')}`) });
-  return counted;
 }
 
 /** A store that can stream an object itself (FileBlobStore does); others are read via a signed URL. */

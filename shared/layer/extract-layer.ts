@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RelayError } from '../errors.ts';
+import { WRITE_BUFFER_BYTES } from '../write-buffer.ts';
 import { DEFAULT_EXTRACT_LIMITS, parentOf, readLayer, type ExtractLimits, type LayerEntry } from './read-layer.ts';
 import { unsafeEntry } from './safe-entry-path.ts';
 
@@ -58,7 +59,7 @@ async function applyEntry(tree: LayerTree, entry: LayerEntry, report: ExtractRep
   switch (entry.kind) {
     case 'file': {
       const target = await tree.prepare(entry.path, false);
-      await pipeline(entry.body, createWriteStream(target, { flags: 'wx', mode: entry.mode }));
+      await pipeline(entry.body, createWriteStream(target, { flags: 'wx', mode: entry.mode, highWaterMark: WRITE_BUFFER_BYTES }));
       report.files.push({ path: entry.path, size: entry.size, mode: entry.mode });
       return;
     }

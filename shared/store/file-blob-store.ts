@@ -10,7 +10,9 @@ import { RelayError } from '../errors.ts';
 import { objectKey, type ObjectKind } from '../object-key.ts';
 import { signObjectPath, verifyObjectSignature } from '../signed-url.ts';
 import { verifyDigest } from '../verify-digest.ts';
+import { WRITE_BUFFER_BYTES } from '../write-buffer.ts';
 import type { ByteRange } from './byte-range.ts';
+import { writeStagedFile, type StagedFile, type StagingArea, type StagingStore } from './staging-area.ts';
 import { loadSigningSecret } from './signing-secret.ts';
 
 /** Re-exported for wiring code: the secret lives in (and belongs to) the store root. */
@@ -21,12 +23,6 @@ export { loadSigningSecret };
  * mtime, so a slow live copy never looks this old); it is removed when a store opens.
  */
 export const STALE_TEMP_AGE_MS = 60 * 60_000;
-/**
- * Write buffer of a temp file: while one write is in the kernel the next chunks queue here and go
- * out together (writev), instead of the source pausing after every 64 KiB socket chunk (the
- * default 16 KiB). Bounded, so memory stays flat whatever the object's size.
- */
-export const WRITE_BUFFER_BYTES = 1024 * 1024;
 /** Temp files live inside the root so the final rename stays on one filesystem, hence atomic. */
 const TEMP_DIR = 'tmp';
 
@@ -48,7 +44,7 @@ export interface FileBlobStoreOptions {
  * The object store as a directory: `<root>/<kind>/<alg>/<hex>`, written through a verifying stream
  * into a temp file, fsynced, and renamed into place only when the digest matched (design.md §5.4).
  */
-export class FileBlobStore implements BlobStore {
+export class FileBlobStore implements BlobStore, StagingStore {
   readonly root: string;
   #publicBaseUrl: () => string;
   #secret: Buffer;
@@ -117,6 +113,39 @@ export class FileBlobStore implements BlobStore {
     }
     await syncDirectory(dirname(final));
     return { digest, size };
+  }
+
+  /**
+   * Stages files in the store's own temp directory (same filesystem): a file is written, hashed and
+   * fsynced once while its layer streams, and publishing it is a rename — no second write or hash.
+   */
+  openStaging(): StagingArea {
+    const staged = new Set<string>();
+    return {
+      stage: async (source) => {
+        const path = join(this.root, TEMP_DIR, `staged.${randomUUID()}.part`);
+        staged.add(path);
+        return writeStagedFile(source, path, { durable: true });
+      },
+      publish: async (kind, file) => {
+        if (!staged.has(file.path)) throw new RelayError('INTERNAL', `${file.path} was not staged in this store`);
+        if (await this.#adopt(kind, file)) staged.delete(file.path);
+      },
+      discard: async () => {
+        await Promise.all([...staged].map((path) => rm(path, { force: true })));
+        staged.clear();
+      },
+    };
+  }
+
+  /** Renames a staged file into place; false when the object is stored already (the stored one is kept). */
+  async #adopt(kind: ObjectKind, file: StagedFile): Promise<boolean> {
+    const final = this.path(kind, file.digest);
+    if (await this.stat(kind, file.digest)) return false;
+    await mkdir(dirname(final), { recursive: true });
+    await rename(file.path, final);
+    await syncDirectory(dirname(final));
+    return true;
   }
 
   /** A URL on the local server that serves the object until `ttlSeconds` from now. */
