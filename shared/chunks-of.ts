@@ -65,6 +65,15 @@ async function* readChunks<T>(stream: Readable): AsyncGenerator<T> {
     stream.off('end', onEnd);
     stream.off('error', onError);
     stream.off('close', onClose);
-    if (!ended) stream.destroy(); // the consumer stopped early: release the socket, as for-await does
+    if (!ended) {
+      // The consumer stopped early: release the socket, as for-await does. undici reports the
+      // abort we cause as an 'error' event (RequestAbortedError); it is ours, not news.
+      stream.on('error', ignoreError);
+      stream.destroy();
+    }
   }
+}
+
+function ignoreError(): void {
+  // An error from a stream we destroyed on purpose; the consumer has already moved on.
 }
