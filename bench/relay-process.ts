@@ -37,7 +37,7 @@ const STOP_GRACE_MS = 10_000;
 export async function startRelayProcess(options: RelayProcessOptions): Promise<RelayProcess> {
   const port = await freePort();
   const log = createWriteStream(options.logPath, { flags: 'a' });
-  const child = spawn(process.execPath, [join(options.root, 'cli/main.ts'), 'serve'], {
+  const child = spawn(process.execPath, [...serveNodeFlags(options.root), join(options.root, 'cli/main.ts'), 'serve'], {
     cwd: options.root,
     env: {
       ...process.env,
@@ -64,6 +64,18 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     throw err;
   }
   return { url, pid: child.pid ?? 0, logPath: options.logPath, stop };
+}
+
+/**
+ * The Node flags `npm start` runs `serve` with (package.json's `start` script: `node FLAGS cli/main.ts
+ * serve`), so the bench measures the relay as operators start it, from one place.
+ */
+export function serveNodeFlags(root: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const words = (scripts.start ?? '').split(/\s+/);
+  const entry = words.indexOf('cli/main.ts');
+  if (words[0] !== 'node' || entry < 0) throw new Error(`package.json's start script is not "node [FLAGS] cli/main.ts serve": ${scripts.start}`);
+  return words.slice(1, entry);
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
