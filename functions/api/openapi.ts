@@ -6,19 +6,24 @@ import { PullRequestSchema } from './pull-request.ts';
 /**
  * The OpenAPI 3.1 document of the relay's HTTP API. Request bodies are the very zod schemas the
  * routes validate with (PullRequestSchema, HarborWebhookSchema), turned into JSON Schema 2020-12 —
- * OpenAPI 3.1's own dialect — by zod's `z.toJSONSchema`; the paths are assembled here by hand.
+ * OpenAPI 3.1's own dialect — by zod's `z.toJSONSchema`; response schemas are zod schemas beside
+ * them (tests parse real answers with them); the paths are assembled here by hand.
  * A generator library would add a dependency and route wrappers for six routes.
  */
 
+const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES, ...(keyof typeof ERROR_CODES)[]]).describe('stable code');
+
 const ErrorBodySchema = z.strictObject({
   error: z.strictObject({
-    code: z.enum(Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES, ...(keyof typeof ERROR_CODES)[]]).describe('stable code'),
+    code: ErrorCodeSchema,
     message: z.string().describe('what to fix; generic for 5xx (details are in the relay log under requestId)'),
     requestId: z.string(),
   }),
 });
 
-const LayerSchema = z.object({
+const OutcomeSchema = z.strictObject({ code: ErrorCodeSchema, message: z.string() });
+
+const LayerSchema = z.strictObject({
   digest: z.string(),
   size: z.number().int(),
   mediaType: z.string(),
@@ -26,21 +31,39 @@ const LayerSchema = z.object({
   expiresAt: z.string().optional(),
 });
 
-const PullRecordSchema = z.object({
+const FileSchema = z.strictObject({
+  path: z.string().describe('path inside the layer, normalised (bin/app)'),
+  size: z.number().int(),
+  digest: z.string().describe("digest of the file's own bytes"),
+  mode: z.number().int().describe('permission bits, at most 0755'),
+  url: z.string().optional().describe('signed URL, on done pulls only'),
+  expiresAt: z.string().optional(),
+});
+
+/**
+ * A pull record as the API answers it (shared/pull-record.ts's PullRecord, served). Response schemas
+ * are written here rather than derived from the TypeScript interfaces (types are erased at run time);
+ * the end-to-end tests parse every answer they get with these strict schemas, so a field the relay
+ * sends and this document lacks fails a test.
+ */
+export const PullRecordSchema = z.strictObject({
   id: z.string(),
   image: z.string(),
   platform: z.string(),
   state: z.enum(['queued', 'running', 'done', 'failed']),
   manifestDigest: z.string().optional(),
   layers: z.array(LayerSchema),
+  files: z.array(FileSchema).optional().describe('single-layer images only: each regular file of the layer, stored on its own'),
+  filesError: OutcomeSchema.optional().describe('why a single-layer image has no files listing; the pull is still done'),
   bytesDone: z.number().int().optional(),
   bytesTotal: z.number().int().optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  error: OutcomeSchema.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 
-const BlobAnswerSchema = z.object({
+/** The answer of GET /v1/blobs/:digest. */
+export const BlobAnswerSchema = z.strictObject({
   digest: z.string(),
   size: z.number().int(),
   mediaType: z.string().optional(),
@@ -147,6 +170,27 @@ export function createOpenApiDocument(): Record<string, unknown> {
             '400': error('INVALID_JSON, INVALID_REQUEST, INVALID_DIGEST, INVALID_IMAGE_REF'),
             '401': error('UNAUTHENTICATED: Authorization is not RELAY_WEBHOOK_SECRET'),
             '413': error('PAYLOAD_TOO_LARGE'),
+          },
+        },
+      },
+      '/objects/{kind}/{alg}/{hex}': {
+        get: {
+          summary: "Local mode's signed object URLs (the signature is the credential); S3 presigned URLs in AWS mode",
+          security: [],
+          parameters: [
+            { name: 'kind', in: 'path', required: true, schema: { type: 'string', enum: ['blobs', 'files', 'manifests'] } },
+            { name: 'alg', in: 'path', required: true, schema: { type: 'string', enum: ['sha256', 'sha512'] } },
+            { name: 'hex', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-f0-9]+$' } },
+            { name: 'expires', in: 'query', required: true, schema: { type: 'string' } },
+            { name: 'sig', in: 'query', required: true, schema: { type: 'string' } },
+            { name: 'Range', in: 'header', required: false, schema: { type: 'string' }, description: 'one byte range, bytes=N- / N-M / -N' },
+          ],
+          responses: {
+            '200': { description: 'the object', content: { 'application/octet-stream': { schema: { type: 'string', contentEncoding: 'binary' } } } },
+            '206': { description: 'the asked range, with Content-Range' },
+            '403': error('SIGNATURE_INVALID, URL_EXPIRED'),
+            '404': error('NOT_FOUND'),
+            '416': { description: 'range not satisfiable, with Content-Range: bytes */SIZE' },
           },
         },
       },

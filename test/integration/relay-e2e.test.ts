@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fixture } from '../../infra/local/fixtures/push-fixtures.ts';
+import { BlobAnswerSchema, PullRecordSchema } from '../../functions/api/openapi.ts';
 import { useStandIn } from '../support/standin-context.ts';
 import { createStandInClient } from '../support/standin-client.ts';
 import { fetchBytes, startTestRelay, type TestRelay } from '../support/test-relay.ts';
@@ -29,6 +30,9 @@ describe('relay end to end, through HTTP on 127.0.0.1, against the real registry
     const record = await relay.waitForPull(body.id);
     expect(record.error).toBeUndefined();
     expect(record.state).toBe('done');
+    // The answer is what /openapi.json says it is (strict: no field the document lacks).
+    PullRecordSchema.parse(body);
+    PullRecordSchema.parse(record);
     expect(record.manifestDigest).toBe(platform.manifestDigest);
     expect(record.layers.map((l) => l.digest)).toEqual(platform.layers.map((l) => l.digest));
     for (const layer of record.layers) {
@@ -44,6 +48,7 @@ describe('relay end to end, through HTTP on 127.0.0.1, against the real registry
     const { body } = await relay.postPull({ image: fixtures['oci-index'].ref, platform: 'linux/s390x' });
     const record = await relay.waitForPull(body.id);
     expect(record.state).toBe('failed');
+    PullRecordSchema.parse(record);
     expect(record.error?.code).toBe('PLATFORM_NOT_FOUND');
     expect(record.error?.message).toBe('no manifest for platform linux/s390x; available: linux/amd64, linux/arm64');
   });
@@ -64,6 +69,7 @@ describe('relay end to end, through HTTP on 127.0.0.1, against the real registry
     await relay.waitForPull((await relay.postPull({ image: fixtures['docker-single'].ref })).body.id);
     const info = (await (await fetch(`${relay.url}/v1/blobs/${layer.digest}`)).json()) as { digest: string; size: number; mediaType: string; url: string; expiresAt: string };
     expect(info).toMatchObject({ digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
+    BlobAnswerSchema.parse(info);
     expect(Date.parse(info.expiresAt) - Date.now()).toBeGreaterThan(800_000);
     const redirect = await fetch(`${relay.url}/v1/blobs/${layer.digest}?redirect=1`, { redirect: 'manual' });
     expect(redirect.status).toBe(307);
