@@ -48,7 +48,10 @@ export async function handleJob(deps: RelayPullDeps, body: unknown, receiveCount
       await deps.records.update(message.pullId, { state: 'queued', error: { code: error.code, message: error.message } }).catch(() => undefined);
       return { kind: 'retry', delaySeconds, error };
     }
-    log.error('pull failed', { code: error.code, ...errorFields(thrown) });
+    // What the image or its request got wrong (a missing tag, no such platform: a 4xx outcome) is
+    // the requester's to fix and an operator's warning at most; the relay's own failures are errors.
+    const level = error.status < 500 ? 'warn' : 'error';
+    log[level]('pull failed', { code: error.code, ...errorFields(thrown) });
     const message_ = error.code === 'INTERNAL' ? 'internal error while relaying; see the relay log' : error.message;
     await deps.records.update(message.pullId, { state: 'failed', error: { code: error.code, message: message_ } });
     return { kind: 'failed', error };
