@@ -3,10 +3,13 @@ import { RelayError } from '../../shared/errors.ts';
 import { formatImageRef, parseImageRef, type ImageRef } from '../../shared/image-ref.ts';
 import { DEFAULT_PLATFORM, formatPlatform, parsePlatform, type Platform } from '../../shared/platform.ts';
 
-/** Body of POST /v1/pulls. Unknown keys are refused so a typo ("platfrom") is not silently ignored. */
+/**
+ * Body of POST /v1/pulls. Unknown keys are refused so a typo ("platfrom") is not silently ignored.
+ * No minimum lengths: an empty image or platform is for their parsers to refuse with their own codes.
+ */
 export const PullRequestSchema = z.strictObject({
-  image: z.string().min(1).max(600).describe('HOST[:PORT]/PROJECT/REPO[:TAG][@DIGEST]'),
-  platform: z.string().min(1).max(100).optional().describe('os/arch[/variant], default linux/amd64'),
+  image: z.string().max(600).describe('HOST[:PORT]/PROJECT/REPO[:TAG][@DIGEST]'),
+  platform: z.string().max(100).optional().describe('os/arch[/variant], default linux/amd64'),
 });
 
 /** A validated pull request: real types, and the canonical strings used as identity. */

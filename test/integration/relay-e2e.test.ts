@@ -101,6 +101,8 @@ describe('relay end to end, through HTTP on 127.0.0.1, against the real registry
     ['a malformed reference', { image: `${standIn.host}/Team/App:1` }, 'INVALID_IMAGE_REF'],
     ['a reference without registry host', { image: 'team/app:1' }, 'INVALID_IMAGE_REF'],
     ['a malformed platform', { image: fixtures['docker-single'].ref, platform: 'linux' }, 'INVALID_PLATFORM'],
+    ['an empty image', { image: '' }, 'INVALID_IMAGE_REF'],
+    ['an empty platform', { image: fixtures['docker-single'].ref, platform: '' }, 'INVALID_PLATFORM'],
     ['a registry host that is not configured', { image: 'evil.example.com/team/app:1' }, 'REGISTRY_NOT_ALLOWED'],
     ['the metadata address as registry', { image: '169.254.169.254/latest/meta-data:x' }, 'REGISTRY_NOT_ALLOWED'],
   ])('answers 400 for %s with a stable code, and queues nothing', async (_, body, code) => {
