@@ -27,7 +27,7 @@ export function formatPlatform(platform: Platform): string {
   return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
 }
 
-/** containerd's aliases: x86_64 → amd64, aarch64 → arm64 (v8 is arm64's default), bare arm → v7. */
+/** containerd's aliases: x86_64 → amd64 (v1 is amd64's default), aarch64 → arm64 (v8 is arm64's default), bare arm → v7. */
 export function normalizePlatform(platform: { os?: string; architecture?: string; variant?: string | undefined }): Platform {
   const os = (platform.os ?? '').toLowerCase();
   let architecture = (platform.architecture ?? '').toLowerCase();
@@ -36,8 +36,9 @@ export function normalizePlatform(platform: { os?: string; architecture?: string
   switch (architecture) {
     case 'x86_64':
     case 'x86-64':
+    case 'amd64':
       architecture = 'amd64';
-      variant = variant === 'v1' ? '' : variant;
+      if (variant === 'v1') variant = '';
       break;
     case 'i386':
       architecture = '386';
@@ -72,7 +73,8 @@ export interface PlatformCandidate {
  * Picks the one entry for `want`:
  * 1. attestation entries (`unknown/unknown`, buildx's `vnd.docker.reference.type`) are never chosen;
  * 2. an exact os/arch/variant match wins;
- * 3. for arm, a lower variant runs on a higher CPU (v6 code on a v7 host), never the reverse;
+ * 3. for arm and amd64, a lower variant runs on a higher CPU (v6 code on a v7 host, x86-64-v2 code
+ *    on a v3 host), never the reverse; the highest lower one wins;
  * 4. an entry without any platform matches only when it is the only real entry.
  * No match throws PLATFORM_NOT_FOUND listing the platforms that exist.
  */
@@ -102,21 +104,25 @@ export function isAttestation(entry: PlatformCandidate): boolean {
   return entry.platform?.os === 'unknown' || entry.platform?.architecture === 'unknown';
 }
 
-/** 0: no match; higher is better. Exact variant beats a lower arm variant, which beats a lower one still. */
+/** 0: no match; higher is better. Exact variant beats a lower variant, which beats a lower one still. */
 function matchRank(want: Platform, have: Platform): number {
   if (want.os !== have.os || want.architecture !== have.architecture) return 0;
   const wantVariant = want.variant ?? '';
   const haveVariant = have.variant ?? '';
   if (wantVariant === haveVariant) return 100;
-  if (want.architecture === 'arm') {
-    const wantLevel = armLevel(wantVariant);
-    const haveLevel = armLevel(haveVariant);
-    if (wantLevel !== undefined && haveLevel !== undefined && haveLevel < wantLevel) return haveLevel;
-  }
+  const wantLevel = variantLevel(want.architecture, wantVariant);
+  const haveLevel = variantLevel(have.architecture, haveVariant);
+  if (wantLevel !== undefined && haveLevel !== undefined && haveLevel < wantLevel) return haveLevel;
   return 0;
 }
 
-function armLevel(variant: string): number | undefined {
+/**
+ * The level of an arm (`v5`..`v8`) or amd64 (x86-64 microarchitecture levels `v1`..`v4`, no variant
+ * being v1 as in containerd) variant; undefined for other architectures and unknown variants.
+ */
+function variantLevel(architecture: string, variant: string): number | undefined {
+  if (architecture === 'amd64' && variant === '') return 1;
+  if (architecture !== 'arm' && architecture !== 'amd64') return undefined;
   const match = /^v(\d+)$/.exec(variant);
   return match ? Number(match[1]) : undefined;
 }

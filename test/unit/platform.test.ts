@@ -5,6 +5,10 @@ describe('parsePlatform', () => {
   it.each([
     ['linux/amd64', 'linux/amd64'],
     ['linux/x86_64', 'linux/amd64'],
+    ['linux/x86_64/v1', 'linux/amd64'],
+    ['linux/amd64/v1', 'linux/amd64'],
+    ['linux/amd64/1', 'linux/amd64'],
+    ['linux/amd64/v3', 'linux/amd64/v3'],
     ['linux/aarch64', 'linux/arm64'],
     ['linux/arm64/v8', 'linux/arm64'],
     ['linux/arm', 'linux/arm/v7'],
@@ -40,6 +44,35 @@ describe('selectPlatform', () => {
   it('arm/v7 falls back to a lower variant, never a higher one', () => {
     expect(selectPlatform(index, parsePlatform('linux/arm/v7')).name).toBe('armv6');
     expect(() => selectPlatform(index, parsePlatform('linux/arm/v5'))).toThrow(expect.objectContaining({ code: 'PLATFORM_NOT_FOUND' }));
+  });
+
+  describe('C2: amd64 microarchitecture levels (containerd: no variant is v1; a vN host runs vN and lower, never higher)', () => {
+    // An entry per name: '' is plain amd64, 'x86_64' the alias spelling, anything else a variant.
+    const amd64Entries = (names: string[]) =>
+      names.map((name) => entry(name || 'plain', name === 'x86_64' ? { os: 'linux', architecture: 'x86_64' } : { os: 'linux', architecture: 'amd64', ...(name ? { variant: name } : {}) }));
+    it.each([
+      ['linux/amd64', ['', 'v2', 'v4'], 'plain'],
+      ['linux/amd64/v1', ['', 'v2', 'v4'], 'plain'],
+      ['linux/amd64/v2', ['', 'v2', 'v4'], 'v2'],
+      ['linux/amd64/v3', ['', 'v2', 'v4'], 'v2'],
+      ['linux/amd64/v4', ['', 'v2', 'v4'], 'v4'],
+      ['linux/amd64/v5', ['', 'v2', 'v4'], 'v4'],
+      ['linux/amd64/v3', [''], 'plain'],
+      ['linux/amd64', ['v1'], 'v1'],
+      ['linux/amd64/v2', ['x86_64', 'v2'], 'v2'],
+      ['linux/amd64/v3', ['x86_64'], 'x86_64'],
+    ])('%s picks from %j the entry %s', (want, names, expected) => {
+      expect(selectPlatform(amd64Entries(names), parsePlatform(want)).name).toBe(expected);
+    });
+
+    it.each([
+      ['linux/amd64', ['v2']],
+      ['linux/amd64/v1', ['v3']],
+      ['linux/amd64/v2', ['v3', 'v4']],
+      ['linux/amd64/v3', ['sse9']],
+    ])('%s never takes a higher (or unknown) level from %j', (want, names) => {
+      expect(() => selectPlatform(amd64Entries(names), parsePlatform(want))).toThrow(expect.objectContaining({ code: 'PLATFORM_NOT_FOUND' }));
+    });
   });
 
   it('prefers the exact arm variant over a lower one', () => {
