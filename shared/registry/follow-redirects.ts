@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import { RelayError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
-import { isForbiddenHost } from './forbidden-host.ts';
+import { forbiddenHostError, isForbiddenHost } from './forbidden-host.ts';
 import { contextDetails, networkError, type RegistryErrorContext } from './wire-error.ts';
 
 /**
@@ -79,9 +79,7 @@ export async function followRedirects(req: FollowRequest): Promise<FollowedRespo
       });
     }
     if (isForbiddenHost(next.hostname)) {
-      throw new RelayError('REDIRECT_REFUSED', `redirect to a link-local or metadata address refused (${redactUrl(next)})`, {
-        details: { ...details, location: redactUrl(next) },
-      });
+      throw forbiddenHostError(`redirect to ${redactUrl(next)}`, next.hostname, { ...details, location: redactUrl(next) });
     }
     url = next;
   }

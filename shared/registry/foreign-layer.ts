@@ -1,7 +1,6 @@
-import { RelayError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
 import type { Descriptor } from './descriptor.ts';
-import { isForbiddenHost } from './forbidden-host.ts';
+import { forbiddenHostError, isForbiddenHost } from './forbidden-host.ts';
 
 /**
  * Foreign (non-distributable) layers list `urls` where their bytes live (OCI image-spec
@@ -25,9 +24,7 @@ export function allowedForeignUrls(descriptor: Descriptor, allowedHosts: Readonl
     if (url.protocol !== 'http:' && url.protocol !== 'https:') continue;
     if (!allowedHosts.has(url.host.toLowerCase()) && !allowedHosts.has(url.hostname.toLowerCase())) continue;
     if (isForbiddenHost(url.hostname)) {
-      throw new RelayError('REDIRECT_REFUSED', `foreign layer URL ${redactUrl(url)} names a link-local or metadata address`, {
-        details: { digest: descriptor.digest, url: redactUrl(url) },
-      });
+      throw forbiddenHostError(`foreign layer URL ${redactUrl(url)}`, url.hostname, { digest: descriptor.digest, url: redactUrl(url) });
     }
     url.username = '';
     url.password = '';

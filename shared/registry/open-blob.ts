@@ -6,6 +6,7 @@ import type { RetryPolicy } from '../retry-policy.ts';
 import type { Descriptor } from './descriptor.ts';
 import { parseContentRange } from './content-range.ts';
 import { followRedirects, type FollowedResponse } from './follow-redirects.ts';
+import { isForbiddenHostError } from './forbidden-host.ts';
 import { allowedForeignUrls } from './foreign-layer.ts';
 import type { RegistryRequest } from './registry-request.ts';
 import { discardBody, failFor, refuseContentEncoding } from './registry-response.ts';
@@ -60,8 +61,10 @@ export function createBlobOpener(options: BlobOpenerOptions): BlobOpener {
         first = checkBody(await get(candidate, 0, context), 0, descriptor, context);
         source = candidate;
         break;
-      } catch {
-        // A foreign host that fails is skipped: the registry is the source of record.
+      } catch (err) {
+        // A foreign host that fails is skipped: the registry is the source of record. One that
+        // leads to the metadata service is not a failure but an attack: the pull stops, loudly.
+        if (isForbiddenHostError(err)) throw err;
       }
     }
     first ??= checkBody(await retry.retry(() => get(fromRegistry, 0, context)), 0, descriptor, context);

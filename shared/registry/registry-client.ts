@@ -7,6 +7,7 @@ import { redactUrl } from '../redact.ts';
 import { createRetryPolicy, type RetryPolicy } from '../retry-policy.ts';
 import type { Descriptor } from './descriptor.ts';
 import { createManifestFetcher } from './fetch-manifest.ts';
+import { createGuardedConnector } from './guarded-connect.ts';
 import { createBlobOpener } from './open-blob.ts';
 import { createRegistryAuth } from './registry-auth.ts';
 import { createRegistryRequest } from './registry-request.ts';
@@ -38,7 +39,11 @@ export interface RegistryClientOptions {
   readonly baseUrl: string;
   readonly credentials?: Credentials | undefined;
   readonly retry?: RetryPolicy | undefined;
-  /** An undici dispatcher; by default an Agent with the timeouts below. */
+  /**
+   * An undici dispatcher; by default an Agent with the timeouts below whose connector refuses
+   * link-local and metadata addresses (guarded-connect.ts). One given here must do the same (build
+   * its Agent with `connect: createGuardedConnector(...)`): only URL text is checked otherwise.
+   */
   readonly dispatcher?: Dispatcher | undefined;
   readonly userAgent?: string | undefined;
   /** Hosts (`host` or `host:port`) whose foreign-layer URLs may be fetched (RELAY_FOREIGN_HOSTS); default none. */
@@ -62,7 +67,12 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   const registry = baseUrl.host;
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher =
-    options.dispatcher ?? new Agent({ connectTimeout: CONNECT_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
+    options.dispatcher ??
+    new Agent({
+      connect: createGuardedConnector({ exemptHostname: baseUrl.hostname, timeout: CONNECT_TIMEOUT_MS }),
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      bodyTimeout: BODY_TIMEOUT_MS,
+    });
   const retry = options.retry ?? createRetryPolicy();
   const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
   const auth = createRegistryAuth({ baseUrl, registry, dispatcher, credentials: options.credentials, userAgent });
