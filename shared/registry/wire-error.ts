@@ -32,6 +32,11 @@ const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
 ]);
+/**
+ * OpenSSL and Node TLS codes: an expired, self-signed or misnamed certificate, or TLS spoken to a
+ * plain-HTTP port. Another try gets the same answer, so they are not retried; what to check is named.
+ */
+const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|EPROTO$)|_CERT($|_)|^HOSTNAME_MISMATCH$/;
 /** undici errors that are bugs in the request, not network faults. */
 const NON_NETWORK_UNDICI_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_INVALID_RETURN_VALUE', 'UND_ERR_NOT_SUPPORTED']);
 
@@ -128,7 +133,8 @@ export function registryError(status: number, errors: readonly WireError[], cont
 
 /**
  * A RelayError for a request that got no HTTP answer: connection resets and refusals, timeouts
- * and undici's UND_ERR_* become REGISTRY_UNAVAILABLE, retryable. RelayErrors pass through.
+ * and undici's UND_ERR_* become REGISTRY_UNAVAILABLE, retryable; TLS failures and answers that are
+ * not HTTP become REGISTRY_ERROR naming the host, not retried. RelayErrors pass through.
  */
 export function networkError(err: unknown, context: RegistryErrorContext): RelayError {
   if (err instanceof RelayError) return err;
@@ -138,6 +144,17 @@ export function networkError(err: unknown, context: RegistryErrorContext): Relay
     (TRANSIENT_NETWORK_CODES.has(code) || (code.startsWith('UND_ERR_') && !NON_NETWORK_UNDICI_CODES.has(code)));
   const timedOut = (err as { name?: unknown } | null)?.name === 'TimeoutError';
   const details = { ...contextDetails(context), ...(code === undefined ? {} : { cause: code }) };
+  if (code !== undefined && TLS_CODE.test(code)) {
+    return new RelayError(
+      'REGISTRY_ERROR',
+      `TLS with ${hostOf(context)} failed (${code}) for ${describe(context)}: check its certificate (expired, self-signed, ` +
+        'another name, a CA this machine does not trust) and whether the URL should be http',
+      { cause: err, details },
+    );
+  }
+  if (code?.startsWith('HPE_')) {
+    return new RelayError('REGISTRY_ERROR', `${hostOf(context)} did not answer in HTTP (${code}) for ${describe(context)}`, { cause: err, details });
+  }
   if (transient || timedOut) {
     return new RelayError('REGISTRY_UNAVAILABLE', `${context.registry} could not be reached for ${describe(context)} (${code ?? 'timeout'})`, {
       cause: err,
@@ -181,6 +198,16 @@ function describe(context: RegistryErrorContext): string {
       const joined = reference === '' ? name : `${name}${reference.includes(':') ? '@' : ':'}${reference}`;
       return `${context.operation === 'manifest' ? 'image' : 'blob'} ${joined}`;
     }
+  }
+}
+
+/** `host:port` of the URL asked (storage, token service), else the registry. */
+function hostOf(context: RegistryErrorContext): string {
+  if (context.url === undefined) return context.registry;
+  try {
+    return new URL(context.url).host;
+  } catch {
+    return context.registry;
   }
 }
 

@@ -116,6 +116,23 @@ describe('networkError', () => {
     expect(networkError(Object.assign(new Error('t'), { name: 'TimeoutError' }), manifest).code).toBe('REGISTRY_UNAVAILABLE');
   });
 
+  it.each(['ERR_SSL_WRONG_VERSION_NUMBER', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'ERR_TLS_CERT_ALTNAME_INVALID', 'EPROTO'])(
+    '%s (TLS) → REGISTRY_ERROR naming the host and the code, with a hint, not retried',
+    (code) => {
+      const err = networkError(new TypeError('fetch failed', { cause: withCode(code) }), { ...manifest, url: 'https://storage.example:8443/b?X-Amz-Signature=secret' });
+      expect(err).toMatchObject({ code: 'REGISTRY_ERROR', retryable: false });
+      expect(err.message).toContain(`TLS with storage.example:8443 failed (${code})`);
+      expect(err.message).toMatch(/certificate/);
+      expect(err.message).not.toContain('secret');
+    },
+  );
+
+  it('an answer that is not HTTP (HPE_*) is REGISTRY_ERROR, not INTERNAL', () => {
+    const err = networkError(withCode('HPE_INVALID_CONSTANT'), manifest);
+    expect(err).toMatchObject({ code: 'REGISTRY_ERROR', retryable: false });
+    expect(err.message).toContain('HPE_INVALID_CONSTANT');
+  });
+
   it('a programming error is INTERNAL, not retried', () => {
     const err = networkError(withCode('UND_ERR_INVALID_ARG'), manifest);
     expect(err.code).toBe('INTERNAL');
