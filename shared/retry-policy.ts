@@ -14,7 +14,7 @@ export interface RetryPolicyOptions {
   readonly baseDelayMs: number;
   /** Backoff ceiling never exceeds this. */
   readonly maxDelayMs: number;
-  /** A server's Retry-After is obeyed up to this long. */
+  /** A server's Retry-After is obeyed up to this long (and never waits less than the backoff would). */
   readonly maxRetryAfterMs: number;
   /** Waits; injectable so tests run without real time. */
   readonly sleep: (ms: number) => Promise<void>;
@@ -64,11 +64,14 @@ export function createRetryPolicy(overrides: Partial<RetryPolicyOptions> = {}): 
     ...overrides,
   };
   const delayFor = (attempt: number, error: unknown): number => {
-    const retryAfterMs = isRelayError(error) ? error.retryAfterMs : undefined;
-    if (retryAfterMs !== undefined) return Math.min(Math.max(0, retryAfterMs), options.maxRetryAfterMs);
     // Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And Jitter").
     const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
-    return Math.floor(options.random() * ceiling);
+    const backoff = Math.floor(options.random() * ceiling);
+    const retryAfterMs = isRelayError(error) ? error.retryAfterMs : undefined;
+    if (retryAfterMs === undefined) return backoff;
+    // The server's wait, capped; but never less than our own backoff: `Retry-After: 0` or a date
+    // already past (clock skew between us and the registry) must not turn into retrying at once.
+    return Math.max(Math.min(Math.max(0, retryAfterMs), options.maxRetryAfterMs), backoff);
   };
   return {
     ...options,

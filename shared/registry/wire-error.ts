@@ -174,14 +174,47 @@ export function contextDetails(context: RegistryErrorContext): Record<string, un
   };
 }
 
-/** Retry-After in ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); undefined when absent or malformed. */
+/**
+ * Retry-After in ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3), undefined when absent or
+ * malformed, which means "use the backoff". Only the grammar's forms are read: V8's Date.parse
+ * takes "1.5", "-1" or "abc 1" for dates long past, which would mean retrying at once, forever.
+ */
 export function parseRetryAfter(value: string | readonly string[] | undefined, nowMs: number): number | undefined {
   const text = (typeof value === 'string' ? value : value?.[0])?.trim();
   if (!text) return undefined;
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - nowMs);
+  const at = parseHttpDate(text, nowMs);
+  return at === undefined ? undefined : Math.max(0, at - nowMs);
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT`, asctime `Sun Nov  6 08:49:37 1994` (RFC 9110 §5.6.7). */
+const HTTP_DATE_FORMS: ReadonlyArray<{ pattern: RegExp; order: 'dmy' | 'mdy' }> = [
+  { pattern: /^[A-Z][a-z]{2}, (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/, order: 'dmy' },
+  { pattern: /^[A-Z][a-z]{5,8}, (\d{2})-([A-Z][a-z]{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/, order: 'dmy' },
+  { pattern: /^[A-Z][a-z]{2} ([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/, order: 'mdy' },
+];
+
+/** Epoch ms of an HTTP-date in one of its three forms; undefined for anything else, or an impossible date. */
+function parseHttpDate(text: string, nowMs: number): number | undefined {
+  for (const { pattern, order } of HTTP_DATE_FORMS) {
+    const m = pattern.exec(text);
+    if (!m) continue;
+    const [day, month, year, hour, minute, second] =
+      order === 'dmy' ? [m[1], m[2], m[3], m[4], m[5], m[6]] : [m[2], m[1], m[6], m[3], m[4], m[5]];
+    const monthIndex = MONTHS.indexOf(month!);
+    let fullYear = Number(year);
+    if (year!.length === 2) {
+      // RFC 9110: a two-digit year more than 50 years in the future is in the past century.
+      fullYear += 2000;
+      if (fullYear > new Date(nowMs).getUTCFullYear() + 50) fullYear -= 100;
+    }
+    const at = Date.UTC(fullYear, monthIndex, Number(day), Number(hour), Number(minute), Number(second));
+    const check = new Date(at);
+    if (monthIndex < 0 || check.getUTCDate() !== Number(day) || check.getUTCHours() !== Number(hour) || Number(minute) > 59 || Number(second) > 60) return undefined;
+    return at;
+  }
+  return undefined;
 }
 
 /** "image harbor.example/p/app:1.0", "blob harbor.example/p/app@sha256:...", "a token". */

@@ -83,6 +83,15 @@ describe('createRetryPolicy', () => {
     expect(clock.sleeps).toEqual([2000, 5000]);
   });
 
+  it('never waits less than its own backoff: a Retry-After of 0 or in the past (clock skew) is no licence to hammer (G3)', () => {
+    const policy = createRetryPolicy({ random: () => 0.5, baseDelayMs: 500, maxRetryAfterMs: 10_000 });
+    const limited = (retryAfterMs: number) => new RelayError('RATE_LIMITED', 'slow down', { retryAfterMs });
+    expect(policy.delayFor(1, limited(0))).toBe(250);
+    expect(policy.delayFor(2, limited(100))).toBe(500);
+    expect(policy.delayFor(1, limited(2000))).toBe(2000);
+    expect(policy.delayFor(1, limited(3_600_000))).toBe(10_000);
+  });
+
   it('reports each retry to onRetry', async () => {
     const seen: Array<[number, number]> = [];
     const policy = createRetryPolicy({ sleep: fakeClock().sleep, random: () => 0, maxAttempts: 3, onRetry: (_e, attempt, ms) => seen.push([attempt, ms]) });

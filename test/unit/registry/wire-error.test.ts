@@ -148,9 +148,23 @@ describe('parseRetryAfter', () => {
     [' 5 ', 5000],
     ['Wed, 01 Jan 2025 00:01:00 GMT', 60_000],
     ['Tue, 31 Dec 2024 23:00:00 GMT', 0],
+    ['Sunday, 31-Dec-24 23:59:30 GMT', 0],
+    ['Wednesday, 01-Jan-25 00:00:30 GMT', 30_000],
+    ['Wed Jan  1 00:00:45 2025', 45_000],
     ['soon', undefined],
     ['', undefined],
     [undefined, undefined],
+    // V8's Date.parse reads each of these as a date long past, which was a zero wait: all malformed.
+    ['1.5', undefined],
+    ['-1', undefined],
+    ['+5', undefined],
+    ['10, 20', undefined],
+    ['abc 1', undefined],
+    ['in 5 minutes 2', undefined],
+    ['2025-01-01T00:01:00Z', undefined],
+    ['Wed, 01 Jan 2025 00:01:00 PST', undefined],
+    ['Wed, 1 Jan 2025 00:01:00 GMT', undefined],
+    ['Wed, 32 Jan 2025 00:01:00 GMT', undefined],
   ])('%s → %s', (value, want) => {
     expect(parseRetryAfter(value, now)).toBe(want);
   });
