@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { RelayError } from '../errors.ts';
+import { parseTokenRealm } from './token-realm.ts';
 import { basicAuthorization, createTokenSource, type Credentials, type TokenSource } from './token-source.ts';
 import { pickChallenge, type Challenge } from './www-authenticate.ts';
 import { networkError, readWireErrors, registryError } from './wire-error.ts';
@@ -7,7 +8,8 @@ import { networkError, readWireErrors, registryError } from './wire-error.ts';
 /**
  * How to authenticate to one registry, learned the way docker does it (go-containerregistry
  * `transport.go`): 1) ping GET /v2/; 2) 200 → anonymous; 401 → answer its challenge:
- * Basic → send the credentials directly; Bearer → a token for exactly the scopes needed.
+ * Basic → send the credentials directly; Bearer → a token for exactly the scopes needed, from a
+ * realm checked first (token-realm.ts: http(s), no clear text for an https registry, no metadata host).
  * The challenge is learned once per registry and relearned from any later 401.
  */
 
@@ -51,9 +53,11 @@ export function createRegistryAuth(options: RegistryAuthOptions): RegistryAuth {
     createTokenSource({ dispatcher: options.dispatcher, registry: options.registry, credentials: options.credentials, userAgent: options.userAgent });
   let scheme: Promise<Scheme> | undefined;
 
+  // Any 401 can name a realm, even one mid-pull: each is checked before a credential goes there.
   const learn = (challenge: Challenge | undefined): Scheme | undefined => {
     if (challenge?.scheme === 'bearer' && challenge.params.realm) {
-      return { kind: 'bearer', realm: challenge.params.realm, service: challenge.params.service };
+      const realm = parseTokenRealm(challenge.params.realm, options.baseUrl, options.registry);
+      return { kind: 'bearer', realm: realm.href, service: challenge.params.service };
     }
     if (challenge?.scheme === 'basic') return { kind: 'basic' };
     return undefined;

@@ -2,6 +2,7 @@ import { request, type Dispatcher } from 'undici';
 import { RelayError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
 import { readCapped } from './read-capped.ts';
+import { refuseContentEncoding } from './registry-response.ts';
 import { networkError, readWireErrors, registryError } from './wire-error.ts';
 
 /**
@@ -110,7 +111,8 @@ async function fetchToken(req: TokenRequest, options: TokenSourceOptions, now: (
   }
   if (req.service !== undefined && req.service !== '') url.searchParams.set('service', req.service);
   for (const scope of new Set(req.scopes)) url.searchParams.append('scope', scope);
-  const headers: Record<string, string> = { accept: 'application/json' };
+  // identity, as on every registry request (field case F4): a request without it allows any encoding.
+  const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': 'identity' };
   if (options.credentials) headers.authorization = basicAuthorization(options.credentials);
   if (options.userAgent) headers['user-agent'] = options.userAgent;
   const context = { operation: 'token', registry: options.registry, url } as const;
@@ -125,6 +127,7 @@ async function fetchToken(req: TokenRequest, options: TokenSourceOptions, now: (
     const errors = await readWireErrors(response.body);
     throw registryError(response.statusCode, errors, { ...context, retryAfter: response.headers['retry-after'] });
   }
+  refuseContentEncoding({ response, url, fromRegistry: false }, context);
   const receivedAt = now();
   let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
   try {

@@ -12,6 +12,8 @@ export interface Challenge {
   readonly token68?: string;
 }
 
+/** An unquoted auth-param value: up to the next comma or whitespace (see readBare). */
+const BARE_VALUE = /[^,\s"]/;
 /** RFC 9110 tchar. */
 const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 /** token68 followed by optional padding, then the end of this challenge. */
@@ -30,6 +32,13 @@ export function parseChallenges(header: string | readonly string[] | undefined):
   const readToken = (): string => {
     const start = pos;
     while (pos < text.length && TCHAR.test(text[pos]!)) pos++;
+    return text.slice(start, pos);
+  };
+  // RFC 9110 allows only a token unquoted, but registry fronts send `realm=https://host/token`
+  // unquoted (go-containerregistry, splitting on `,` and `=`, accepts it): a URL is not a token.
+  const readBare = (): string => {
+    const start = pos;
+    while (pos < text.length && BARE_VALUE.test(text[pos]!)) pos++;
     return text.slice(start, pos);
   };
   const readQuoted = (): string => {
@@ -70,7 +79,7 @@ export function parseChallenges(header: string | readonly string[] | undefined):
       }
       pos++;
       skip(' \t');
-      const value = text[pos] === '"' ? readQuoted() : readToken();
+      const value = text[pos] === '"' ? readQuoted() : readBare();
       params[name.toLowerCase()] = value;
     }
     challenges.push({ scheme: scheme.toLowerCase(), params });

@@ -120,3 +120,24 @@ export function createTestClient(baseUrl: string, options: Partial<RegistryClien
   const sleeps = options.sleeps ?? [];
   return createRegistryClient({ baseUrl, retry: createRetryPolicy({ sleep: async (ms) => void sleeps.push(ms) }), ...options });
 }
+
+/** Makes the proxy's GET /v2/ answer a 401 with `challenge` once (the client pings once, so this sets its realm). */
+export function challengeOnPing(proxy: FaultProxy, challenge: string | string[]): void {
+  proxy.addRule({
+    match: { method: 'GET', path: '/v2/' },
+    times: 1,
+    action: {
+      type: 'status',
+      status: 401,
+      headers: { 'www-authenticate': challenge as string, 'content-type': 'application/json' },
+      body: '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+    },
+  });
+}
+
+/** The `service` the stand-in's own challenge names, for challenges a test writes itself. */
+export async function serviceOf(standIn: StandInInfo): Promise<string> {
+  const ping = await fetch(`${standIn.url}/v2/`);
+  await ping.arrayBuffer();
+  return /service="([^"]+)"/.exec(ping.headers.get('www-authenticate') ?? '')?.[1] ?? 'harbor-registry';
+}

@@ -30,6 +30,24 @@ const TABLE: Array<{ name: string; header: string; want: Array<{ scheme: string;
     ],
   },
   {
+    name: 'unquoted realm URL (registry fronts send it; go-containerregistry accepts it)',
+    header: 'Bearer realm=https://harbor.example.com/service/token,service=harbor-registry',
+    want: [{ scheme: 'bearer', params: { realm: 'https://harbor.example.com/service/token', service: 'harbor-registry' } }],
+  },
+  {
+    name: 'unquoted realm URL with a port and a query, space after the comma, then a quoted scope',
+    header: 'Bearer realm=http://10.0.0.5:8080/token?x=1, service=registry, scope="repository:a/b:pull,push"',
+    want: [{ scheme: 'bearer', params: { realm: 'http://10.0.0.5:8080/token?x=1', service: 'registry', scope: 'repository:a/b:pull,push' } }],
+  },
+  {
+    name: 'unquoted realm URL, then a second challenge',
+    header: 'Bearer realm=https://auth.example/token,service=reg, Basic realm=registry',
+    want: [
+      { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'reg' } },
+      { scheme: 'basic', params: { realm: 'registry' } },
+    ],
+  },
+  {
     name: 'Docker Hub',
     header: 'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"',
     want: [{ scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' } }],
