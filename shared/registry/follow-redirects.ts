@@ -2,6 +2,7 @@ import { request, type Dispatcher } from 'undici';
 import { RelayError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
 import { forbiddenHostError, isForbiddenHost } from './forbidden-host.ts';
+import { isAllowedForeignHost } from './foreign-layer.ts';
 import { contextDetails, networkError, type RegistryErrorContext } from './wire-error.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface FollowRequest {
   readonly authorization?: string | undefined;
   /** The registry's origin (`scheme://host:port`). */
   readonly trustedOrigin: string;
+  /** When set (a foreign-layer fetch), every hop's host must be on it (RELAY_FOREIGN_HOSTS). */
+  readonly allowedHosts?: ReadonlySet<string> | undefined;
   /** For errors. */
   readonly context: RegistryErrorContext;
 }
@@ -41,8 +44,8 @@ export interface FollowedResponse {
 
 /**
  * GETs `url`, following up to {@link MAX_REDIRECTS} redirects: relative Locations resolve against
- * the URL asked; non-http(s) schemes, and link-local or cloud-metadata hosts (SSRF to the
- * machine's credentials), are refused with REDIRECT_REFUSED. Network faults become retryable
+ * the URL asked; non-http(s) schemes, link-local or cloud-metadata hosts (SSRF to the machine's
+ * credentials), and hosts off `allowedHosts` when given, are refused with REDIRECT_REFUSED. Network faults become retryable
  * REGISTRY_UNAVAILABLE.
  */
 export async function followRedirects(req: FollowRequest): Promise<FollowedResponse> {
@@ -80,6 +83,11 @@ export async function followRedirects(req: FollowRequest): Promise<FollowedRespo
     }
     if (isForbiddenHost(next.hostname)) {
       throw forbiddenHostError(`redirect to ${redactUrl(next)}`, next.hostname, { ...details, location: redactUrl(next) });
+    }
+    if (req.allowedHosts !== undefined && !isAllowedForeignHost(next, req.allowedHosts)) {
+      throw new RelayError('REDIRECT_REFUSED', `redirect to ${redactUrl(next)} refused: ${next.host} is not in RELAY_FOREIGN_HOSTS`, {
+        details: { ...details, location: redactUrl(next) },
+      });
     }
     url = next;
   }

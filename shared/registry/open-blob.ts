@@ -51,7 +51,15 @@ export function createBlobOpener(options: BlobOpenerOptions): BlobOpener {
     const foreign = allowedForeignUrls(descriptor, options.foreignHosts).map(
       (url): BlobSource =>
         (headers) =>
-          followRedirects({ url, dispatcher: options.dispatcher, headers: { ...headers, 'user-agent': options.userAgent }, authorization: undefined, trustedOrigin: '', context }),
+          followRedirects({
+            url,
+            dispatcher: options.dispatcher,
+            headers: { ...headers, 'user-agent': options.userAgent },
+            authorization: undefined,
+            trustedOrigin: '',
+            allowedHosts: options.foreignHosts,
+            context,
+          }),
     );
 
     let source = fromRegistry;
