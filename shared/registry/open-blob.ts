@@ -41,7 +41,7 @@ type BlobSource = (headers: Record<string, string>) => Promise<FollowedResponse>
  * 3. the body flows through a resumable stream: a reset mid-body re-requests `Range: bytes=N-`
  *    (again fresh token, fresh redirect) and accepts only a 206 whose Content-Range starts at N (F1);
  *    a 200 there means the server ignored Range: the copy fails retryably rather than append a
- *    whole body after N bytes, and the next delivery starts again from zero with a fresh hash (F2).
+ *    whole body after N bytes; a caller that retries starts again from zero with a fresh hash (F2).
  */
 export function createBlobOpener(options: BlobOpenerOptions): BlobOpener {
   const { request, retry, registry } = options;
@@ -117,7 +117,9 @@ function checkBody(answer: FollowedResponse, offset: number, descriptor: Descrip
   };
   if (statusCode === 200) {
     if (offset > 0) {
-      refuse(new RelayError('REGISTRY_ERROR', `${descriptor.digest}: asked for bytes ${offset}- and got the whole blob (Range ignored); the copy restarts from zero on the next attempt`, {
+      // Retryable, but not here: only a copy from byte 0 with a fresh hash can succeed, and only the
+      // caller can start one (the worker's queue redelivery; `get --direct` its own layer retry).
+      refuse(new RelayError('REGISTRY_ERROR', `${descriptor.digest}: asked for bytes ${offset}- and got the whole blob (Range ignored); nothing was appended, and the blob must be fetched again from byte 0`, {
         retryable: true,
         details,
       }));
