@@ -60,6 +60,18 @@ describe('G. tokens and rate limits', () => {
     await registry.close();
   });
 
+  it('G1: a token is refreshed shortly BEFORE it expires, so no request leaves with a token about to die (not only after)', async () => {
+    const registry = createTestClient(proxy.url, { credentials: standIn.users.robot });
+    await registry.resolve(pushed.ref, parsePlatform('linux/amd64'));
+    // Past the refresh point (half of a 2 s token's life, as TOKEN_REFRESH_MARGIN_MS is longer) but well before expiry.
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    const from = standIn.requests.length;
+    const layer = layerOf(pushed);
+    expect(await copyVerified(await registry.openBlob(pushed.ref, layer), layer)).toBe(SIZE);
+    expect(tokenAndBlobLog(from, pushed.blobPath(0))).toEqual(['token', 'blob 200']);
+    await registry.close();
+  });
+
   it('G1: a 401 on the resume (token rejected early) gets a fresh token and the copy still resumes', async () => {
     const mark = proxy.requests.length;
     const challenge = `Bearer realm="${standIn.url}/service/token",service="harbor-registry",scope="repository:${pushed.repository}:pull"`;
