@@ -1,9 +1,8 @@
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { LambdaEvent } from 'hono/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PullRecord } from '../../../shared/pull-record.ts';
 import { startTestAws, type TestAws } from '../../support/fauxqs.ts';
 import { pollOnce } from '../../support/fauxqs-lambda-poller.ts';
+import { httpContext, httpEvent } from '../../support/lambda-http-event.ts';
 import { useStandIn } from '../../support/standin-context.ts';
 import { pushUniqueImage } from '../../support/unique-image.ts';
 
@@ -15,35 +14,7 @@ let handlers: {
   worker: typeof import('../../../functions/worker/handler.ts').handler;
 };
 
-/** An API Gateway HTTP API (payload 2.0) event, as Lambda hands it to the api and status functions. */
-function httpEvent(method: string, path: string, body?: unknown): LambdaEvent {
-  const [rawPath, rawQueryString = ''] = path.split('?') as [string, string?];
-  const event: APIGatewayProxyEventV2 = {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath,
-    rawQueryString,
-    headers: { 'content-type': 'application/json', host: 'relay.example.com' },
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'test',
-      domainName: 'relay.example.com',
-      domainPrefix: 'relay',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-      requestId: 'req',
-      routeKey: '$default',
-      stage: '$default',
-      time: '03/Dec/2030:00:00:00 +0000',
-      timeEpoch: 0,
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    isBase64Encoded: false,
-  };
-  // hono/aws-lambda declares its own event types; the aws-lambda one is the contract API Gateway keeps.
-  return event as unknown as LambdaEvent;
-}
-
-const context = { awsRequestId: 'test', getRemainingTimeInMillis: () => 900_000 } as Context;
+const context = httpContext;
 
 beforeAll(async () => {
   aws = await startTestAws();

@@ -1,25 +1,21 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lintTemplate, readTemplate, smokeTestHandlers } from '../../../scripts/check-package.ts';
+import { PACKAGE_TIMEOUT_MS, packageService, type PackagedService } from '../../support/packaged-service.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown; Principal?: unknown };
 
+let packaged: PackagedService;
 let dir: string;
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
-  // `npm run package`, offline, into a temp dir: the same osls + serverless-esbuild run as CI.
-  dir = mkdtempSync(join(tmpdir(), 'layer-relay-package-'));
-  const run = spawnSync('npx', ['serverless', 'package', '--stage', 'test', '--region', 'eu-west-1', '--package', dir], { encoding: 'utf8', timeout: 240_000 });
-  if (run.status !== 0) throw new Error(`serverless package failed:\n${run.stdout}\n${run.stderr}`);
+  packaged = packageService();
+  dir = packaged.dir;
   resources = readTemplate(dir).Resources;
-}, 240_000);
+}, PACKAGE_TIMEOUT_MS);
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  packaged?.remove();
 });
 
 function ofType(type: string): [string, Resource][] {
@@ -88,7 +84,7 @@ describe('the packaged service (serverless.yml + infra/aws)', () => {
         for (const target of targets) {
           expect(target, `${id}: resource`).not.toBe('*');
           // Object ARNs are narrowed to a prefix, never the whole bucket (`<bucket>/*`).
-          if (typeof target === 'object' && JSON.stringify(target).includes('/*')) expect(JSON.stringify(target)).toMatch(/\/(blobs|records|leases)\/\*/);
+          if (typeof target === 'object' && JSON.stringify(target).includes('/*')) expect(JSON.stringify(target)).toMatch(/\/(blobs|files|records|leases)\/\*/);
         }
       }
     }
