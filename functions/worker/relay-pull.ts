@@ -12,6 +12,7 @@ import type { PullMessage } from '../../shared/queue-message.ts';
 import type { RecordStore } from '../../shared/record-store.ts';
 import type { SingleFlight } from '../../shared/single-flight.ts';
 import { knownLayerFiles, lastingLayerFiles } from './known-layer-files.ts';
+import { proveRepositoryHolds } from './prove-repository-holds.ts';
 import { createLayerFiles, type FilesOutcome, type LayerFiles } from './store-files.ts';
 
 /** A layer or config as a manifest describes it. */
@@ -59,6 +60,7 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
   if (record.state === 'done' || record.state === 'failed') return record; // a redelivery after the outcome was written
 
   const ref = parseImageRef(message.image);
+  const repository = `${ref.registry}/${ref.repository}`;
   // 1. Resolve: tag → manifest (→ index → the platform's manifest), digests computed from bytes.
   const resolved = await deps.registry.resolve(ref, parsePlatform(message.platform));
   if (deps.limits) checkPullLimits(resolved.layers, deps.limits);
@@ -77,8 +79,16 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
   try {
     let bytesDone = 0;
     for (const layer of resolved.layers) {
-      const stored = await deps.copies.run(layer.digest, () => copyBlob(deps, ref, layer, log, files));
-      await deps.records.putBlob({ digest: layer.digest, size: stored.size, mediaType: layer.mediaType, repositories: [`${ref.registry}/${ref.repository}`] });
+      let copiedHere = false;
+      const stored = await deps.copies.run(layer.digest, () => copyBlob(deps, ref, layer, log, files, () => (copiedHere = true)));
+      if (!copiedHere) {
+        // Found stored (or copied by another pull): that proves nothing about this repository, whose
+        // manifest may name any digest, and the blob record's repositories grant GET /v1/blobs.
+        // A repository already on the record was proven when it was put there.
+        const linked = (await deps.records.getBlob(layer.digest))?.repositories.includes(repository) ?? false;
+        if (!linked) await proveRepositoryHolds(deps.registry, ref, layer);
+        await deps.records.putBlob({ digest: layer.digest, size: stored.size, mediaType: layer.mediaType, repositories: [repository] });
+      }
       bytesDone += layer.size;
       await deps.records.update(record.id, { bytesDone });
     }
@@ -99,9 +109,13 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
 }
 
 /** The layer from the store, copied from the registry first unless it is there (by this worker or, under a lease, another). */
-async function copyBlob(deps: RelayPullDeps, ref: ImageRef, layer: BlobDescriptor, log: Logger, files?: LayerFiles): Promise<StoredObject> {
+async function copyBlob(deps: RelayPullDeps, ref: ImageRef, layer: BlobDescriptor, log: Logger, files: LayerFiles | undefined, onCopied: () => void): Promise<StoredObject> {
   const stat = () => deps.store.stat('blobs', layer.digest);
-  const copy = () => copyFromRegistry(deps, ref, layer, log, files);
+  const copy = async () => {
+    const stored = await copyFromRegistry(deps, ref, layer, log, files);
+    onCopied();
+    return stored;
+  };
   if (deps.leases) return copyOnce({ digest: layer.digest, leases: deps.leases, stat, copy, log });
   return (await stat()) ?? (await copy());
 }
@@ -111,5 +125,8 @@ async function copyFromRegistry(deps: RelayPullDeps, ref: ImageRef, layer: BlobD
   const body = await deps.registry.openBlob(ref, layer);
   const stored = await deps.store.put('blobs', layer.digest, layer.size, files ? files.tee(body) : body);
   log.info('blob copied', { digest: layer.digest, size: layer.size, ms: Math.round(performance.now() - started) });
+  // Recorded inside the copy, so pulls of the same repository that joined it find the repository
+  // linked and need not ask the registry again.
+  await deps.records.putBlob({ digest: layer.digest, size: stored.size, mediaType: layer.mediaType, repositories: [`${ref.registry}/${ref.repository}`] });
   return stored;
 }
