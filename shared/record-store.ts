@@ -1,9 +1,18 @@
 import type { BlobRecord, PullRecord, PullState } from './pull-record.ts';
 
+/** What {@link RecordStore.createUnlessActive} did: created the record, or found an active identical pull. */
+export type CreateOutcome = { created: true } | { created: false; active: PullRecord };
+
 /** The pull-record port. */
 export interface RecordStore {
   /** Stores a new record; fails if the id exists. */
   create(record: PullRecord): Promise<void>;
+  /**
+   * Stores a new queued record unless a queued or running pull of the same image and platform
+   * exists, as one atomic step: of concurrent identical calls exactly one creates, the others get
+   * its pull (design.md §4, a deploy wave of hosts asking at once).
+   */
+  createUnlessActive(record: PullRecord): Promise<CreateOutcome>;
   get(id: string): Promise<PullRecord | undefined>;
   /** Applies `patch`, bumps `updatedAt`, and returns the new record. */
   update(id: string, patch: Partial<Omit<PullRecord, 'id' | 'createdAt'>>): Promise<PullRecord>;

@@ -33,20 +33,23 @@ export interface PullOutcome {
  * webhook), or — for an image pinned by digest — a finished copy whose layers are all stored.
  */
 export async function requestPull(deps: RequestPullDeps, request: ParsedPullRequest): Promise<PullOutcome> {
-  const active = await deps.records.findActive(request.image, request.platformText);
-  if (active) return { status: 202, record: active, queued: false };
   if (request.ref.digest !== undefined) {
     // Pinned by digest and already relayed: the content cannot have changed, answer at once.
+    const active = await deps.records.findActive(request.image, request.platformText);
+    if (active) return { status: 202, record: active, queued: false };
     const done = await deps.records.findLatest(request.image, request.platformText, 'done');
     if (done && (await allStored(done, deps.store))) return { status: 200, record: await presentPull(done, deps.store, deps.urlTtlSeconds), queued: false };
   }
   const at = (deps.now ?? (() => new Date()))().toISOString();
   const record: PullRecord = { id: (deps.newId ?? randomUUID)(), image: request.image, platform: request.platformText, state: 'queued', layers: [], createdAt: at, updatedAt: at };
-  await deps.records.create(record);
+  // One atomic step: of many identical requests at once (a deploy wave) exactly one creates a pull.
+  const outcome = await deps.records.createUnlessActive(record);
+  if (!outcome.created) return { status: 202, record: outcome.active, queued: false };
   try {
     await deps.queue.send({ v: 1, pullId: record.id, image: record.image, platform: record.platform });
   } catch (err) {
-    await deps.records.update(record.id, { state: 'failed', error: { code: 'INTERNAL', message: 'the pull could not be queued' } });
+    // Failed, the record no longer counts as active: the next request queues a new pull.
+    await deps.records.update(record.id, { state: 'failed', error: { code: 'QUEUE_UNAVAILABLE', message: 'the pull could not be queued' } }).catch(() => undefined);
     throw err;
   }
   deps.log.info('pull queued', { pullId: record.id, image: record.image, platform: record.platform });

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RelayError } from '../errors.ts';
 import { mergeBlobRecord, type BlobRecord, type PullRecord, type PullState } from '../pull-record.ts';
-import type { RecordStore } from '../record-store.ts';
+import type { CreateOutcome, RecordStore } from '../record-store.ts';
+import { S3ActivePulls } from './s3-active-pulls.ts';
 import { S3JsonObjects } from './s3-json-objects.ts';
 
 /**
@@ -43,30 +44,48 @@ export interface S3RecordStoreOptions {
  * Pull and blob records as JSON objects in the bucket (design.md §2), with no lost updates: every
  * write is conditional on the ETag that was read (S3JsonObjects). Layout under the prefix:
  * `pulls/<id>.json` (the record, the truth), `index/<sha256(image, platform)>.json` (ids and state
- * hints for findActive/findLatest), `blobs/<alg>/<hex>.json`. The index is written after the record,
- * so a crash between the two leaves a hint that lags; lookups therefore confirm every candidate by
- * reading its record, and a stale hint costs one read, never a wrong answer.
+ * hints for findActive/findLatest), `active/<sha256(image, platform)>.json` (which pull is active,
+ * S3ActivePulls), `blobs/<alg>/<hex>.json`. A new pull's index entry is written before its record,
+ * so a crash between the two leaves a hint to nothing, never a record nobody can find; lookups
+ * confirm every candidate by reading its record, and a stale hint costs one read, never a wrong answer.
  */
 export class S3RecordStore implements RecordStore {
   #docs: S3JsonObjects;
+  #active: S3ActivePulls;
   #prefix: string;
   #now: () => Date;
 
   constructor(options: S3RecordStoreOptions) {
-    this.#docs = new S3JsonObjects(options.client, options.bucket, options.sleep);
+    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    this.#docs = new S3JsonObjects(options.client, options.bucket, sleep);
     this.#prefix = options.prefix.replace(/\/+$/, '');
     this.#now = options.now ?? (() => new Date());
+    this.#active = new S3ActivePulls(this.#docs, this.#now, sleep);
   }
 
   /** Creates with If-None-Match: a duplicate id fails loudly and the first record is kept. */
   async create(record: PullRecord): Promise<void> {
+    await this.#indexNew(record);
     const result = await this.#docs.write(this.#pullKey(record.id), record, undefined);
     if (!result.written) throw new RelayError('INTERNAL', `pull record ${record.id} already exists`, { details: { id: record.id } });
-    await this.#docs.mutate<PullIndex>(this.#indexKey(record.image, record.platform), (index) => {
-      const pulls = [{ id: record.id, state: record.state, createdAt: record.createdAt }, ...(index?.pulls ?? []).filter((entry) => entry.id !== record.id)];
-      pulls.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      return { image: record.image, platform: record.platform, pulls: pulls.slice(0, INDEX_LIMIT) };
-    });
+  }
+
+  /**
+   * Claims the (image, platform) marker first (S3ActivePulls: exactly one of concurrent claims
+   * wins), then writes the index entry and the record. A failure after the claim releases it, so
+   * no marker points at a pull that will never exist.
+   */
+  async createUnlessActive(record: PullRecord): Promise<CreateOutcome> {
+    const marker = this.#activeKey(record.image, record.platform);
+    const claim = await this.#active.claim(marker, record.id, (id) => this.get(id));
+    if (!claim.claimed) return { created: false, active: claim.active };
+    try {
+      await this.create(record);
+    } catch (err) {
+      await this.#active.release(marker, record.id);
+      throw err;
+    }
+    return { created: true };
   }
 
   async get(id: string): Promise<PullRecord | undefined> {
@@ -89,6 +108,7 @@ export class S3RecordStore implements RecordStore {
         if (!index?.pulls.some((entry) => entry.id === id && entry.state !== record.state)) return undefined;
         return { ...index, pulls: index.pulls.map((entry) => (entry.id === id ? { ...entry, state: record.state } : entry)) };
       });
+      if (!ACTIVE.includes(record.state)) await this.#active.release(this.#activeKey(record.image, record.platform), id);
     }
     return record;
   }
@@ -129,15 +149,33 @@ export class S3RecordStore implements RecordStore {
     return undefined;
   }
 
+  /** Adds a new pull to its image's index (newest first, bounded). */
+  async #indexNew(record: PullRecord): Promise<void> {
+    await this.#docs.mutate<PullIndex>(this.#indexKey(record.image, record.platform), (index) => {
+      const pulls = [{ id: record.id, state: record.state, createdAt: record.createdAt }, ...(index?.pulls ?? []).filter((entry) => entry.id !== record.id)];
+      pulls.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      return { image: record.image, platform: record.platform, pulls: pulls.slice(0, INDEX_LIMIT) };
+    });
+  }
+
   #pullKey(id: string): string {
     return `${this.#prefix}/pulls/${encodeURIComponent(id)}.json`;
   }
 
   #indexKey(image: string, platform: string): string {
-    return `${this.#prefix}/index/${createHash('sha256').update(`${image}\n${platform}`).digest('hex')}.json`;
+    return `${this.#prefix}/index/${imageKey(image, platform)}.json`;
+  }
+
+  #activeKey(image: string, platform: string): string {
+    return `${this.#prefix}/active/${imageKey(image, platform)}.json`;
   }
 
   #blobKey(digest: string): string {
     return `${this.#prefix}/blobs/${encodeURIComponent(digest).replace('%3A', '/')}.json`;
   }
+}
+
+/** One key per (image, platform): a hash, so any reference fits in an object key. */
+function imageKey(image: string, platform: string): string {
+  return createHash('sha256').update(`${image}\n${platform}`).digest('hex');
 }

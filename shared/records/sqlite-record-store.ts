@@ -2,7 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { RelayError } from '../errors.ts';
 import { mergeBlobRecord, type BlobRecord, type PullRecord, type PullState } from '../pull-record.ts';
 import { immediateTransaction, openSqliteDatabase, type SqliteSource } from '../queue/sqlite-database.ts';
-import type { RecordStore } from '../record-store.ts';
+import type { CreateOutcome, RecordStore } from '../record-store.ts';
 
 /** Options for {@link SqliteRecordStore}. */
 export type SqliteRecordStoreOptions = SqliteSource & {
@@ -46,16 +46,17 @@ export class SqliteRecordStore implements RecordStore {
 
   /** Inserts; a duplicate id is a bug in whoever made the id, so it fails loudly. */
   async create(record: PullRecord): Promise<void> {
-    try {
-      this.#db
-        .prepare('INSERT INTO pulls (id, image, platform, state, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(record.id, record.image, record.platform, record.state, record.createdAt, record.updatedAt, JSON.stringify(record));
-    } catch (err) {
-      if (isConstraintError(err)) {
-        throw new RelayError('INTERNAL', `pull record ${record.id} already exists`, { cause: err, details: { id: record.id } });
-      }
-      throw err;
-    }
+    this.#insert(record);
+  }
+
+  /** Looks and inserts under one write lock, so concurrent identical requests cannot both insert. */
+  async createUnlessActive(record: PullRecord): Promise<CreateOutcome> {
+    return immediateTransaction(this.#db, (): CreateOutcome => {
+      const active = this.#newest(record.image, record.platform, ['queued', 'running']);
+      if (active) return { created: false, active };
+      this.#insert(record);
+      return { created: true };
+    });
   }
 
   async get(id: string): Promise<PullRecord | undefined> {
@@ -117,6 +118,19 @@ export class SqliteRecordStore implements RecordStore {
       )
       .get(image, platform, ...states) as { record: string } | undefined;
     return row ? (JSON.parse(row.record) as PullRecord) : undefined;
+  }
+
+  #insert(record: PullRecord): void {
+    try {
+      this.#db
+        .prepare('INSERT INTO pulls (id, image, platform, state, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(record.id, record.image, record.platform, record.state, record.createdAt, record.updatedAt, JSON.stringify(record));
+    } catch (err) {
+      if (isConstraintError(err)) {
+        throw new RelayError('INTERNAL', `pull record ${record.id} already exists`, { cause: err, details: { id: record.id } });
+      }
+      throw err;
+    }
   }
 
   #read(id: string): PullRecord | undefined {

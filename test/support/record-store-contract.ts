@@ -77,6 +77,22 @@ export function recordStoreContract(open: OpenRecordStore): void {
       expect(await store.findActive('harbor.test/proj/app:1.0', 'linux/amd64')).toBeUndefined();
     });
 
+    it('creates unless an identical pull is active: of concurrent identical calls exactly one creates, the others get its pull', async () => {
+      const store = await freshStore();
+      const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+      const outcomes = await Promise.all(ids.map((id) => store.createUnlessActive(pull(id))));
+      const winners = ids.filter((_, i) => outcomes[i]!.created);
+      expect(winners).toHaveLength(1);
+      for (const outcome of outcomes) if (!outcome.created) expect(outcome.active.id).toBe(winners[0]);
+      for (const id of ids.filter((id) => id !== winners[0])) expect(await store.get(id)).toBeUndefined();
+      expect((await store.createUnlessActive(pull('arm', { platform: 'linux/arm64' }))).created).toBe(true);
+      await store.update(winners[0]!, { state: 'running' });
+      expect(await store.createUnlessActive(pull('later'))).toMatchObject({ created: false, active: { id: winners[0], state: 'running' } });
+      await store.update(winners[0]!, { state: 'failed' });
+      expect((await store.createUnlessActive(pull('after'))).created).toBe(true);
+      expect((await store.findActive('harbor.test/proj/app:1.0', 'linux/amd64'))!.id).toBe('after');
+    });
+
     it('finds the newest pull in a given state', async () => {
       const store = await freshStore();
       await store.create(pull('first', { state: 'done' }));
