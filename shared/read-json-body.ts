@@ -4,17 +4,40 @@ import { RelayError } from './errors.ts';
 /** Request bodies are small JSON documents; 64 KiB is far above any valid one. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
 
-/** Reads a JSON request body, refusing oversized bodies (413) and non-JSON (400) with stable codes. */
+/**
+ * Reads a JSON request body, refusing oversized bodies (413) and non-JSON (400) with stable codes.
+ * A declared Content-Length over the limit is refused before reading; otherwise (chunked bodies have
+ * none) the bytes are counted as they arrive and reading stops at the limit, so no caller — not even
+ * one whose credentials are still unchecked — can make the relay buffer more than the limit.
+ */
 export async function readJsonBody(c: Context, limit = MAX_JSON_BODY_BYTES): Promise<unknown> {
   const declared = Number(c.req.header('content-length') ?? '0');
   if (declared > limit) throw tooLarge(limit);
-  const text = await c.req.text();
-  if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
+  const text = await readCapped(c.req.raw.body, limit);
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw new RelayError('INVALID_JSON', 'request body is not valid JSON (send Content-Type: application/json and a JSON object)');
   }
+}
+
+/** The body as UTF-8, at most `limit` bytes; the stream is cancelled the moment it goes past. */
+async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
+  if (body === null) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function tooLarge(limit: number): RelayError {

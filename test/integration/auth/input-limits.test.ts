@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useStandIn } from '../../support/standin-context.ts';
 import { createStandInClient } from '../../support/standin-client.ts';
@@ -36,5 +37,47 @@ describe('pull limits (RELAY_MAX_LAYERS, RELAY_MAX_BLOB_BYTES), enforced by the 
     for (const layer of image.image.layers) expect(await log.blobGets(layer.digest, { since: mark })).toBe(0);
     const manifestGets = (await log.requests(mark)).filter((r) => r.path === `/v2/${image.repository}/manifests/v1`);
     expect(manifestGets.length).toBe(1);
+  });
+});
+
+describe('request bodies are counted as they stream in (64 KiB limit)', () => {
+  let relay: TestRelay;
+  beforeAll(async () => {
+    relay = await startTestRelay({ HARBOR_URL: standIn.url, RELAY_AUTH: 'harbor' });
+  });
+  afterAll(() => relay?.stop());
+
+  it('a chunked body (no Content-Length) is refused with 413 PAYLOAD_TOO_LARGE as soon as it passes the limit, not after it was read whole', async () => {
+    const BODY_CAP = 64 * 1024 * 1024;
+    const CHUNK = Buffer.alloc(64 * 1024, 0x20);
+    const url = new URL('/v1/pulls', relay.url);
+    // Made-up Basic credentials: harbor mode only parses them before the route reads the body.
+    const authorization = `Basic ${Buffer.from('nobody:nothing').toString('base64')}`;
+    const { status, body, sent } = await new Promise<{ status: number; body: string; sent: number }>((resolve, reject) => {
+      let sent = 0;
+      let answered = false;
+      const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked', authorization } }, (res) => {
+        answered = true;
+        const parts: Buffer[] = [];
+        res.on('data', (part: Buffer) => parts.push(part));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8'), sent });
+          req.destroy();
+        });
+      });
+      req.on('error', (err) => (answered ? undefined : reject(err)));
+      const pump = () => {
+        while (!answered && sent < BODY_CAP) {
+          sent += CHUNK.length;
+          if (!req.write(CHUNK)) return void req.once('drain', pump);
+        }
+        if (!answered) req.end();
+      };
+      pump();
+    });
+    expect(status).toBe(413);
+    expect(JSON.parse(body)).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
+    // Answered long before the 64 MiB were sent: the relay stopped reading at the limit.
+    expect(sent).toBeLessThan(BODY_CAP / 4);
   });
 });
