@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createAwsRelay, type AwsRelay } from '../../shared/aws/aws-relay.ts';
 import { createSqsBatchHandler, type WorkerContext } from './sqs-batch-handler.ts';
 import { createDeadLetterHandler } from './sqs-dead-letter-handler.ts';
+import { releaseBatch } from './sqs-release-batch.ts';
 
 let relay: AwsRelay | undefined;
 let worker: Promise<(event: SQSEvent, context: WorkerContext) => Promise<SQSBatchResponse>> | undefined;
@@ -19,12 +20,19 @@ async function buildWorker(aws: AwsRelay): Promise<(event: SQSEvent, context: Wo
 
 /** Lambda entry of the worker: SQS batches, partial batch failures (ReportBatchItemFailures). */
 export async function handler(event: SQSEvent, context: WorkerContext): Promise<SQSBatchResponse> {
-  relay ??= createAwsRelay(process.env);
-  worker ??= buildWorker(relay).catch((err: unknown) => {
+  const aws = (relay ??= createAwsRelay(process.env));
+  worker ??= buildWorker(aws).catch((err: unknown) => {
     worker = undefined; // an SSM hiccup must not poison the container
     throw err;
   });
-  return (await worker)(event, context);
+  let run: (event: SQSEvent, context: WorkerContext) => Promise<SQSBatchResponse>;
+  try {
+    run = await worker;
+  } catch (err) {
+    // Thrown, the whole batch would wait out the queue's 90-minute visibility timeout.
+    return releaseBatch(event, (receipt, delaySeconds) => aws.queue.release(receipt, delaySeconds), aws.log, err);
+  }
+  return run(event, context);
 }
 
 /** Lambda entry of the dead-letter consumer: marks pulls whose message was dead-lettered failed. */
