@@ -41,7 +41,7 @@ describe('the packaged service (serverless.yml + infra/aws)', () => {
       expect(fn.Properties!.Architectures).toEqual(['arm64']);
     }
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties!.RouteKey).sort();
-    expect(routes).toEqual(['GET /healthz', 'GET /v1/blobs/{digest}', 'GET /v1/pulls/{id}', 'POST /v1/pulls', 'POST /v1/webhooks/harbor']);
+    expect(routes).toEqual(['GET /healthz', 'GET /openapi.json', 'GET /v1/blobs/{digest}', 'GET /v1/pulls/{id}', 'POST /v1/pulls', 'POST /v1/webhooks/harbor']);
   });
 
   it('gives the job queue a dead-letter redrive, a visibility timeout ≥ 6× the worker timeout, and ReportBatchItemFailures', () => {
@@ -84,10 +84,19 @@ describe('the packaged service (serverless.yml + infra/aws)', () => {
         for (const target of targets) {
           expect(target, `${id}: resource`).not.toBe('*');
           // Object ARNs are narrowed to a prefix, never the whole bucket (`<bucket>/*`).
-          if (typeof target === 'object' && JSON.stringify(target).includes('/*')) expect(JSON.stringify(target)).toMatch(/\/(blobs|files|records|leases)\/\*/);
+          if (typeof target === 'object' && JSON.stringify(target).includes('/*')) expect(JSON.stringify(target)).toMatch(/\/(blobs|files|leases|records(\/(pulls|index|active))?)\/\*/);
         }
       }
     }
+    // Only the worker may write blob records: their repositories grant GET /v1/blobs/:digest.
+    const writesBlobRecords = roles
+      .filter(([, role]) =>
+        (role.Properties!.Policies as { PolicyDocument: { Statement: Statement[] } }[])
+          .flatMap((policy) => policy.PolicyDocument.Statement)
+          .some((statement) => [statement.Action].flat().includes('s3:PutObject') && /\/records\/\*/.test(JSON.stringify(statement.Resource))),
+      )
+      .map(([id]) => id);
+    expect(writesBlobRecords).toEqual(['WorkerRole']);
     // Only the worker reads the Harbor credentials, and only that parameter.
     const ssm = roles.filter(([, role]) => JSON.stringify(role).includes('ssm:GetParameter')).map(([id]) => id);
     expect(ssm).toEqual(['WorkerRole']);
