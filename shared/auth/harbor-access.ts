@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts';
 import { redactUrl } from '../redact.ts';
 import { readCapped } from '../registry/read-capped.ts';
 import { pickChallenge } from '../registry/www-authenticate.ts';
-import { forbidden, RELAY_REALM, unauthenticated, type AccessControl } from './access-control.ts';
+import { forbidden, forbiddenAny, RELAY_REALM, unauthenticated, type AccessControl } from './access-control.ts';
 import { AllowCache } from './allow-cache.ts';
 import { readBasicCredentials, type Caller } from './caller.ts';
 import { tokenGrantsPull } from './token-grants-pull.ts';
@@ -14,6 +14,11 @@ const CHALLENGE = `Basic realm="${RELAY_REALM}"`;
 const MAX_TOKEN_BODY_BYTES = 1024 * 1024;
 /** A caller waits on this check: Harbor answers token requests in milliseconds, 10 s means it is down. */
 const HARBOR_TIMEOUT_MS = 10_000;
+
+/** How long a "no" is trusted: brief, so a grant just given in Harbor shows quickly, yet a burst of lookups asks once. */
+export const DENY_TTL_MS = 10_000;
+/** Scopes asked in one token request (distribution's token spec allows several `scope` parameters; Harbor honours them). */
+export const SCOPES_PER_TOKEN_REQUEST = 16;
 
 /** Options for {@link createHarborAccess}. */
 export interface HarborAccessOptions {
@@ -30,21 +35,27 @@ type Realm = { realm: URL; service: string | undefined };
 
 /**
  * RELAY_AUTH=harbor: callers send their own Harbor login (Basic; robot accounts included) and
- * Harbor decides. To know whether a caller may pull `repo`:
- * 1. a cached yes for exactly this (username, password, repository) answers at once;
+ * Harbor decides. To know whether a caller may pull one of some repositories:
+ * 1. a cached yes for any (username, password, repository) answers at once; repositories with a
+ *    cached no (≤ 10 s) are not asked again;
  * 2. the token realm is learned from Harbor's `/v2/` challenge (once; again after a failure);
- * 3. a token for `repository:<repo>:pull` is requested with the caller's credentials;
- * 4. the token's `access` claim must grant pull on exactly that repository — Harbor answers wrong
- *    credentials with 200 and an empty grant, so the status alone proves nothing;
- * 5. no grant: the realm is asked again without a scope, where Harbor does answer wrong credentials
- *    with 401 — so the caller learns "who are you?" (401) apart from "not yours" (403).
- * Only yeses are cached (≤ 60 s); concurrent identical questions share one round trip.
- * A token request rather than a manifest HEAD: it asks Harbor's permission model directly, needs no
- * tag or digest to exist yet, and costs one request.
+ * 3. one token request with the caller's credentials asks `repository:<repo>:pull` for up to
+ *    16 repositories at once;
+ * 4. the token's `access` claim must grant pull on a repository — Harbor answers wrong credentials
+ *    with 200 and an empty grant, so the status alone proves nothing;
+ * 5. no grant at all: the realm is asked once without a scope, where Harbor does answer wrong
+ *    credentials with 401 — so the caller learns "who are you?" (401) apart from "not yours" (403);
+ *    credentials found good are remembered like a yes, so this costs one request per minute.
+ * Yes (≤ 60 s) and no (≤ 10 s) are cached under HMAC keys (AllowCache); concurrent identical
+ * questions share one round trip. A token request rather than a manifest HEAD: it asks Harbor's
+ * permission model directly, needs no tag or digest to exist yet, and covers many repositories at once.
  */
 export function createHarborAccess(options: HarborAccessOptions): AccessControl {
   const dispatcher = options.dispatcher ?? new Agent({ connectTimeout: HARBOR_TIMEOUT_MS, headersTimeout: HARBOR_TIMEOUT_MS, bodyTimeout: HARBOR_TIMEOUT_MS });
-  const cache = new AllowCache({ ...(options.allowTtlMs === undefined ? {} : { ttlMs: options.allowTtlMs }), ...(options.now ? { now: options.now } : {}) });
+  const clock = options.now ? { now: options.now } : {};
+  const allowed = new AllowCache({ ...(options.allowTtlMs === undefined ? {} : { ttlMs: options.allowTtlMs }), ...clock });
+  const denied = new AllowCache({ ttlMs: DENY_TTL_MS, ...clock });
+  const accepted = new AllowCache({ ...(options.allowTtlMs === undefined ? {} : { ttlMs: options.allowTtlMs }), ...clock });
   const inflight = new Map<string, Promise<boolean>>();
   const registry = options.harborUrl.host;
   let realm: Promise<Realm> | undefined;
@@ -60,15 +71,47 @@ export function createHarborAccess(options: HarborAccessOptions): AccessControl 
     return realm;
   };
 
-  const ask = async (username: string, password: string, repository: string): Promise<boolean> => {
+  /** 2.–5. for repositories with no cached answer: true when Harbor grants pull on one of them. */
+  const ask = async (username: string, password: string, repositories: readonly string[]): Promise<boolean> => {
     const where = await learnRealm();
     const basic = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
-    const scoped = await fetchToken(where, basic, `repository:${repository}:pull`, dispatcher, registry);
-    if (scoped.kind === 'token' && tokenGrantsPull(scoped.token, repository)) return true;
-    if (scoped.kind === 'rejected') throw unauthenticated('Harbor rejected these credentials', CHALLENGE);
-    const unscoped = await fetchToken(where, basic, undefined, dispatcher, registry);
-    if (unscoped.kind === 'rejected') throw unauthenticated('Harbor rejected these credentials', CHALLENGE);
+    const refused: string[] = [];
+    for (let i = 0; i < repositories.length; i += SCOPES_PER_TOKEN_REQUEST) {
+      const batch = repositories.slice(i, i + SCOPES_PER_TOKEN_REQUEST);
+      const answer = await fetchToken(where, basic, batch.map((repository) => `repository:${repository}:pull`), dispatcher, registry);
+      if (answer.kind === 'rejected') throw unauthenticated('Harbor rejected these credentials', CHALLENGE);
+      const granted = answer.kind === 'token' ? batch.filter((repository) => tokenGrantsPull(answer.token, repository)) : [];
+      refused.push(...batch.filter((repository) => !granted.includes(repository)));
+      if (granted.length > 0) {
+        for (const repository of granted) allowed.allow(allowed.key(username, password, repository));
+        for (const repository of refused) denied.allow(denied.key(username, password, repository));
+        return true;
+      }
+    }
+    // Only credentials Harbor accepts may have a "no" cached: wrong ones must keep answering 401.
+    const credentialsKey = accepted.key(username, password, '');
+    if (!accepted.has(credentialsKey)) {
+      if ((await fetchToken(where, basic, [], dispatcher, registry)).kind === 'rejected') throw unauthenticated('Harbor rejected these credentials', CHALLENGE);
+      accepted.allow(credentialsKey);
+    }
+    for (const repository of refused) denied.allow(denied.key(username, password, repository));
     return false;
+  };
+
+  /** 1. then ask: true when `caller` may pull at least one of `repositories`. */
+  const mayPullAny = async (caller: Caller, repositories: readonly string[]): Promise<boolean> => {
+    if (caller.kind !== 'harbor') return false;
+    const { username, password } = caller;
+    if (repositories.some((repository) => allowed.has(allowed.key(username, password, repository)))) return true;
+    const open = repositories.filter((repository) => !denied.has(denied.key(username, password, repository)));
+    if (open.length === 0) return false;
+    const key = allowed.key(username, password, JSON.stringify(open));
+    let pending = inflight.get(key);
+    if (pending === undefined) {
+      pending = ask(username, password, open).finally(() => inflight.delete(key));
+      inflight.set(key, pending);
+    }
+    return pending;
   };
 
   return {
@@ -80,20 +123,14 @@ export function createHarborAccess(options: HarborAccessOptions): AccessControl 
       return { kind: 'harbor', ...credentials };
     },
     async requirePull(caller: Caller, repository: string) {
-      if (caller.kind !== 'harbor') throw forbidden(caller, repository);
-      const key = cache.key(caller.username, caller.password, repository);
-      if (cache.has(key)) return;
-      let pending = inflight.get(key);
-      if (pending === undefined) {
-        pending = ask(caller.username, caller.password, repository).finally(() => inflight.delete(key));
-        inflight.set(key, pending);
-      }
-      if (await pending) {
-        cache.allow(key);
-        return;
-      }
-      options.log?.info('pull refused by Harbor', { user: caller.username, repository });
+      if (await mayPullAny(caller, [repository])) return;
+      if (caller.kind === 'harbor') options.log?.info('pull refused by Harbor', { user: caller.username, repository });
       throw forbidden(caller, repository);
+    },
+    async requirePullOfAny(caller: Caller, repositories: readonly string[]) {
+      if (await mayPullAny(caller, repositories)) return;
+      if (caller.kind === 'harbor') options.log?.info('pull refused by Harbor', { user: caller.username, repositories: repositories.length });
+      throw forbiddenAny(caller);
     },
   };
 }
@@ -129,11 +166,11 @@ async function fetchRealm(harborUrl: URL, dispatcher: Dispatcher): Promise<Realm
 
 type TokenAnswer = { kind: 'token'; token: string } | { kind: 'rejected' } | { kind: 'empty' };
 
-/** 3) and 5) One token request with the caller's credentials, with or without a scope. */
-async function fetchToken(where: Realm, basic: string, scope: string | undefined, dispatcher: Dispatcher, registry: string): Promise<TokenAnswer> {
+/** 3) and 5) One token request with the caller's credentials, for some scopes or none. */
+async function fetchToken(where: Realm, basic: string, scopes: readonly string[], dispatcher: Dispatcher, registry: string): Promise<TokenAnswer> {
   const url = new URL(where.realm);
   if (where.service) url.searchParams.set('service', where.service);
-  if (scope !== undefined) url.searchParams.set('scope', scope);
+  for (const scope of scopes) url.searchParams.append('scope', scope);
   let response: Dispatcher.ResponseData;
   try {
     response = await request(url, { dispatcher, method: 'GET', headers: { authorization: basic, accept: 'application/json' } });

@@ -10,5 +10,6 @@ export function createOpenAccess(): AccessControl {
     challenge: `Basic realm="${RELAY_REALM}"`,
     authenticate: () => ANONYMOUS,
     requirePull: async () => undefined,
+    requirePullOfAny: async () => undefined,
   };
 }

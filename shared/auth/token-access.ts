@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { forbidden, RELAY_REALM, unauthenticated, type AccessControl } from './access-control.ts';
+import { forbidden, forbiddenAny, RELAY_REALM, unauthenticated, type AccessControl } from './access-control.ts';
 import type { ApiToken } from './api-tokens.ts';
 import { readBearerToken, type Caller } from './caller.ts';
 import { sha256 } from './constant-time-equal.ts';
@@ -21,6 +21,10 @@ interface KnownToken {
 export function createTokenAccess(tokens: readonly ApiToken[]): AccessControl {
   const known: KnownToken[] = tokens.map((entry) => ({ name: entry.name, digest: sha256(entry.token), patterns: entry.repositories.map(parseRepositoryPattern) }));
   const byName = new Map(known.map((entry) => [entry.name, entry]));
+  const mayPull = (caller: Caller, repository: string): boolean => {
+    const entry = caller.kind === 'token' ? byName.get(caller.name) : undefined;
+    return entry?.patterns.some((pattern) => pattern.matches(repository)) ?? false;
+  };
 
   return {
     mode: 'token',
@@ -37,8 +41,10 @@ export function createTokenAccess(tokens: readonly ApiToken[]): AccessControl {
       return { kind: 'token', name: match.name };
     },
     async requirePull(caller: Caller, repository: string) {
-      const entry = caller.kind === 'token' ? byName.get(caller.name) : undefined;
-      if (!entry?.patterns.some((pattern) => pattern.matches(repository))) throw forbidden(caller, repository);
+      if (!mayPull(caller, repository)) throw forbidden(caller, repository);
+    },
+    async requirePullOfAny(caller: Caller, repositories: readonly string[]) {
+      if (!repositories.some((repository) => mayPull(caller, repository))) throw forbiddenAny(caller);
     },
   };
 }

@@ -9,5 +9,5 @@ export function createUnwiredAccess(): AccessControl {
   const fail = (): never => {
     throw new RelayError('INTERNAL', 'no access control is wired into this app; pass deps.access = createAccessControl(config)');
   };
-  return { mode: 'harbor', challenge: `Basic realm="${RELAY_REALM}"`, authenticate: fail, requirePull: async () => fail() };
+  return { mode: 'harbor', challenge: `Basic realm="${RELAY_REALM}"`, authenticate: fail, requirePull: async () => fail(), requirePullOfAny: async () => fail() };
 }

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createHarborAccess } from '../../../shared/auth/harbor-access.ts';
+import { createHarborAccess, DENY_TTL_MS } from '../../../shared/auth/harbor-access.ts';
 import { failure } from '../../support/rejection.ts';
 import { useStandIn } from '../../support/standin-context.ts';
 import { createStandInClient, type LogMark } from '../../support/standin-client.ts';
@@ -47,7 +47,7 @@ describe('Harbor-delegated authorization against the Harbor stand-in', () => {
     }
   });
 
-  it('caches a yes for at most a minute, keyed by the password too; never caches a no', async () => {
+  it('caches a yes for at most a minute and a no for at most 10 s, keyed by the password too', async () => {
     const repository = uniqueRepository('team', 'cache');
     const mark = await log.mark();
     const caller = { kind: 'harbor' as const, ...alice };
@@ -66,6 +66,10 @@ describe('Harbor-delegated authorization against the Harbor stand-in', () => {
     const denied = uniqueRepository('other', 'nocache');
     const deniedMark = await log.mark();
     for (let i = 0; i < 2; i++) expect((await failure(access.requirePull(caller, denied))).code).toBe('FORBIDDEN');
+    expect(await tokenRequestsFor(denied, deniedMark)).toBe(1);
+    // A grant just given in Harbor shows within the no's short lifetime.
+    clock.now += DENY_TTL_MS + 1;
+    expect((await failure(access.requirePull(caller, denied))).code).toBe('FORBIDDEN');
     expect(await tokenRequestsFor(denied, deniedMark)).toBe(2);
   });
 
