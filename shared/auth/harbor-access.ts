@@ -12,8 +12,12 @@ import { tokenGrantsPull } from './token-grants-pull.ts';
 const CHALLENGE = `Basic realm="${RELAY_REALM}"`;
 /** Token answers are small JWTs; more than 1 MiB is a broken or hostile service. */
 const MAX_TOKEN_BODY_BYTES = 1024 * 1024;
-/** A caller waits on this check: Harbor answers token requests in milliseconds, 10 s means it is down. */
-const HARBOR_TIMEOUT_MS = 10_000;
+/**
+ * A caller waits on this check: Harbor answers token requests in milliseconds, 3 s means it is down.
+ * Up to three requests run in sequence (realm, token, credentials check), so 3 s each stays inside
+ * the api/status Lambda's 10 s timeout and the caller gets REGISTRY_UNAVAILABLE, not API Gateway's 503.
+ */
+const HARBOR_TIMEOUT_MS = 3_000;
 
 /** How long a "no" is trusted: brief, so a grant just given in Harbor shows quickly, yet a burst of lookups asks once. */
 export const DENY_TTL_MS = 10_000;
