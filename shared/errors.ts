@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   UNSUPPORTED_DIGEST_ALGORITHM: { status: 400, retryable: false },
   REGISTRY_NOT_ALLOWED: { status: 400, retryable: false },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
+  /** A pull request sent as something other than JSON (a cross-site form post, say). */
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false },
   NOT_FOUND: { status: 404, retryable: false },
   SIGNATURE_INVALID: { status: 403, retryable: false },
   URL_EXPIRED: { status: 403, retryable: false },

@@ -21,6 +21,17 @@ export async function readJsonBody(c: Context, limit = MAX_JSON_BODY_BYTES): Pro
   }
 }
 
+/**
+ * Refuses a body not declared as JSON (`application/json`, or a `+json` type) with 415. Browsers send
+ * `text/plain` and form posts cross-site without a CORS preflight; requiring a JSON type means a web
+ * page cannot make a visitor's browser queue pulls on a relay listening on their loopback.
+ */
+export function requireJsonContentType(c: Context): void {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)) return;
+  throw new RelayError('UNSUPPORTED_MEDIA_TYPE', `send the body as JSON with Content-Type: application/json${type ? ` (got ${type.slice(0, 100)})` : ''}`);
+}
+
 /** The body as UTF-8, at most `limit` bytes; the stream is cancelled the moment it goes past. */
 async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
   if (body === null) return '';

@@ -7,7 +7,7 @@ import { installErrorHandling } from '../../shared/http-errors.ts';
 import type { JobQueue } from '../../shared/job-queue.ts';
 import type { Logger } from '../../shared/log.ts';
 import { DEFAULT_PLATFORM, type Platform } from '../../shared/platform.ts';
-import { readJsonBody } from '../../shared/read-json-body.ts';
+import { readJsonBody, requireJsonContentType } from '../../shared/read-json-body.ts';
 import type { RecordStore } from '../../shared/record-store.ts';
 import { parseHarborWebhook } from './harbor-webhook.ts';
 import { createOpenApiDocument } from './openapi.ts';
@@ -45,6 +45,7 @@ export function createApiApp(deps: ApiDeps): Hono {
   app.get('/openapi.json', (c) => c.json(openApi));
 
   app.post('/v1/pulls', requireCaller(access), async (c) => {
+    requireJsonContentType(c);
     const request = parsePullRequest(await readJsonBody(c), deps.allowedRegistry);
     // Harbor (or the token's patterns) decides before anything is queued or signed.
     await access.requirePull(callerOf(c), request.ref.repository);

@@ -133,6 +133,7 @@ export function createOpenApiDocument(): Record<string, unknown> {
             '400': error('INVALID_JSON, INVALID_REQUEST, INVALID_IMAGE_REF, INVALID_PLATFORM, REGISTRY_NOT_ALLOWED'),
             ...denied,
             '413': error('PAYLOAD_TOO_LARGE: body over 64 KiB'),
+            '415': error('UNSUPPORTED_MEDIA_TYPE: the body is not sent as application/json'),
           },
         },
       },

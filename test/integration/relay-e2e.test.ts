@@ -113,6 +113,22 @@ describe('relay end to end, through HTTP on 127.0.0.1, against the real registry
     expect(answer.error?.message.length).toBeGreaterThan(10);
     expect(await queueDepth(relay)).toBe(before);
   });
+
+  it.each([
+    ['text/plain (a cross-site "simple" request)', 'text/plain'],
+    ['a form post', 'application/x-www-form-urlencoded'],
+    ['no Content-Type', undefined],
+  ])('answers 415 UNSUPPORTED_MEDIA_TYPE for a JSON body sent as %s, and queues nothing', async (_, type) => {
+    const before = await queueDepth(relay);
+    const response = await fetch(`${relay.url}/v1/pulls`, {
+      method: 'POST',
+      headers: type ? { 'content-type': type } : {},
+      body: new Blob([JSON.stringify({ image: fixtures['docker-single'].ref })]),
+    });
+    expect(response.status).toBe(415);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(await queueDepth(relay)).toBe(before);
+  });
 });
 
 describe('relays with a store of their own', () => {
