@@ -14,9 +14,12 @@ import { hostPlatform } from './host-platform.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { createRelayApi } from './relay-api.ts';
 import { createRelaySource, type GetSource } from './relay-source.ts';
+import { skippedLines, terminalText } from './terminal-text.ts';
 
 /** A relay that has not finished a pull in 30 minutes is stuck, not slow, for a deploy script. */
 export const DEFAULT_WAIT_SECONDS = 1800;
+/** Skipped entries listed in the --json result; `skippedCount` has them all (a layer can hold a million FIFOs). */
+const MAX_SKIPPED_IN_JSON = 100;
 /** Codes that mean the command line itself was wrong (exit 2). */
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['INVALID_REQUEST', 'INVALID_IMAGE_REF', 'INVALID_PLATFORM']);
 
@@ -128,7 +131,9 @@ interface GetResult {
   symlinks: number;
   hardlinks: number;
   removed: number;
+  /** The first MAX_SKIPPED_IN_JSON skipped entries, names escaped (terminal-text.ts). */
   skipped: { path: string; reason: string }[];
+  skippedCount: number;
 }
 
 async function runGet(options: GetOptions, io: CliIo): Promise<GetResult> {
@@ -165,8 +170,8 @@ async function runGet(options: GetOptions, io: CliIo): Promise<GetResult> {
       onBytes: (index, bytes) => progress.bytes(`layer ${index + 1}/${count}`, before[index]! + bytes, total),
       onLayerDone: (index, report) => {
         const layer = resolved.layers[index]!;
-        progress.line(`layer ${index + 1}/${count} ${layer.digest.slice(0, 19)}… ${formatBytes(layer.size)}: digest verified, ${report.files.length} files extracted`);
-        for (const skipped of report.skipped) progress.line(`  skipped ${skipped.path}: ${skipped.reason}`);
+        progress.line(`layer ${index + 1}/${count} ${layer.digest.slice(0, 19)}… ${formatBytes(layer.size)}: digest verified, ${plural(report.files.length, 'file')} extracted`);
+        for (const line of skippedLines(report.skipped)) progress.line(line);
       },
     });
     progress.end();
@@ -204,13 +209,21 @@ function result(options: GetOptions, resolved: { manifestDigest: string; layers:
     symlinks: sum((r) => r.symlinks),
     hardlinks: sum((r) => r.hardlinks),
     removed: sum((r) => r.removed),
-    skipped: reports.flatMap((r) => r.skipped),
+    skipped: reports
+      .flatMap((r) => r.skipped.slice(0, MAX_SKIPPED_IN_JSON))
+      .slice(0, MAX_SKIPPED_IN_JSON)
+      .map((entry) => ({ path: terminalText(entry.path), reason: terminalText(entry.reason) })),
+    skippedCount: sum((r) => r.skipped),
   };
 }
 
 function summary(result: GetResult): string {
   const layers = result.layers.length === 1 ? '1 layer' : `${result.layers.length} layers`;
-  return `${result.image} (${result.platform}, ${layers}, ${result.manifestDigest.slice(0, 19)}…) → ${result.output}: ${result.files} files`;
+  return `${result.image} (${result.platform}, ${layers}, ${result.manifestDigest.slice(0, 19)}…) → ${result.output}: ${plural(result.files, 'file')}`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function parseCount(text: string): number {
@@ -219,7 +232,7 @@ function parseCount(text: string): number {
   return value;
 }
 
-/** Errors are one line: a hostile server's message must not add lines to a deploy log. */
+/** Errors are one line: a hostile server's or layer's message must not add lines to a deploy log. */
 function oneLine(text: string): string {
-  return text.replace(/[\r\n\u0000-\u001f\u007f]+/g, ' ').slice(0, 500);
+  return terminalText(text, 500);
 }

@@ -271,6 +271,27 @@ describe('malicious layers (field cases J): nothing outside DIR, the documented 
     expect(Object.keys(snapshotTree(ws.dir))).toEqual(['app']);
   });
 
+  it('B4: a layer cannot drive the terminal or forge log lines through skipped names; skipped lines are capped', async () => {
+    const evil = 'x\x1b[2J\x1b[31mFAKE: all good\nlayer-relay: done\x07';
+    const fifos = Array.from({ length: 30 }, (_, i) => ({ name: `p${String(i).padStart(2, '0')}`, type: 'fifo' as const }));
+    const ws = await getCrafted('b4', [[{ name: evil, type: 'fifo' }, ...fifos, { name: 'app', body: 'app' }]]);
+    expect(ws.result.code).toBe(0);
+    expect(ws.result.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/); // no control character but the line ends
+    expect(ws.result.stderr).not.toMatch(/^layer-relay: done/m);
+    expect(ws.result.stderr).toContain('skipped x?[2J?[31mFAKE: all good?layer-relay: done?: fifo entries are not extracted');
+    expect(ws.result.stderr.match(/^ {2}skipped /gm)).toHaveLength(20);
+    expect(ws.result.stderr).toContain('  … and 11 more skipped entries in this layer');
+    expect(ws.result.stdout).toMatch(/: 1 file\n$/);
+
+    const { cwd } = cliWorkspace();
+    const json = await runCli(['get', (await pushCraftedImage(standIn, 'b4-json', [Array.from({ length: 150 }, (_, i) => ({ name: `f\x1b${i}`, type: 'fifo' as const }))])).ref, '-o', 'out', '-p', 'linux/amd64', '--json'], { cwd, env: relayEnv });
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.stdout) as { skipped: { path: string }[]; skippedCount: number; files: number };
+    expect(result.skippedCount).toBe(150);
+    expect(result.skipped).toHaveLength(100);
+    expect(result.skipped[0]!.path).toBe('f?0');
+  });
+
   it('J7: a layer past --max-bytes, or past --max-entries, fails with LIMIT_EXCEEDED and leaves DIR untouched', async () => {
     const bomb = await getCrafted('j7-bytes', [[{ name: 'zeros', body: Buffer.alloc(12 * 1024 * 1024) }]], ['--max-bytes', '4M']);
     expect(bomb.result.code).toBe(1);
