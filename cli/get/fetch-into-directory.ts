@@ -1,11 +1,12 @@
-import { chmod, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { basename, dirname, join, parse, relative, resolve } from 'node:path';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { parseDigest } from '../../shared/digest.ts';
 import { RelayError } from '../../shared/errors.ts';
 import { extractLayer, type ExtractLimits, type ExtractReport } from '../../shared/layer/extract-layer.ts';
 import { verifyDigest } from '../../shared/verify-digest.ts';
+import { checkOutputDirectory, type OutputGuard } from './output-directory.ts';
+import { writeOutputMarker } from './output-marker.ts';
 import { replaceDirectory } from './replace-directory.ts';
 
 /** A layer to fetch: what the manifest says about it. */
@@ -22,8 +23,10 @@ export interface FetchIntoDirectoryOptions {
   openLayer: (layer: LayerToFetch, index: number) => Promise<Readable>;
   /** Absolute output directory. */
   dir: string;
-  /** The caller's working directory, which the output must not contain. */
-  cwd: string;
+  /** Which directories may be replaced (output-directory.ts). */
+  guard: OutputGuard;
+  /** Recorded in DIR's marker, so the next `get` may replace DIR without --force. */
+  marker: { image: string; platform: string; manifestDigest: string };
   limits: ExtractLimits;
   /** Bytes of layer `index` verified so far; for progress. */
   onBytes?: (index: number, bytes: number) => void;
@@ -35,14 +38,24 @@ export interface FetchIntoDirectoryOptions {
  * Downloads, verifies and applies every layer in order into a temp directory beside `dir`, then
  * moves it into place (replace-directory.ts). Each layer's bytes pass a verify-digest stream before
  * extraction, and extraction succeeds only once that stream ended cleanly: a layer whose digest
- * does not verify never reaches `dir` (field cases D2, D3). Any failure removes the temp tree and
- * leaves `dir` exactly as it was.
+ * does not verify never reaches `dir` (field cases D2, D3). Any failure removes the temp tree, and
+ * the parents it created for `dir`, and leaves `dir` exactly as it was.
  */
 export async function fetchIntoDirectory(options: FetchIntoDirectoryOptions): Promise<ExtractReport[]> {
   const { dir } = options;
-  await checkOutputDirectory(dir, options.cwd);
-  await mkdir(dirname(dir), { recursive: true });
-  const temp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.layer-relay-`));
+  // An image without layers would replace DIR with an empty directory: a broken push, not a deploy.
+  if (options.layers.length === 0) throw new RelayError('UNSUPPORTED_MANIFEST', `the image ${options.marker.image} has no layers, so there are no files to put in ${dir}; it was not changed`);
+  await checkOutputDirectory(dir, options.guard);
+  const createdParent = await mkdir(dirname(dir), { recursive: true });
+  try {
+    return await fetchBeside(options, await mkdtemp(join(dirname(dir), `.${basename(dir)}.layer-relay-`)));
+  } catch (err) {
+    if (createdParent !== undefined) await rm(createdParent, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function fetchBeside(options: FetchIntoDirectoryOptions, temp: string): Promise<ExtractReport[]> {
   const reports: ExtractReport[] = [];
   try {
     for (const [index, layer] of options.layers.entries()) {
@@ -64,28 +77,14 @@ export async function fetchIntoDirectory(options: FetchIntoDirectoryOptions): Pr
       }
     }
     options.signal?.throwIfAborted();
+    await writeOutputMarker(temp, options.marker);
     await chmod(temp, 0o755); // mkdtemp made it 0700; the output is an ordinary directory
-    await replaceDirectory(temp, dir);
+    await replaceDirectory(temp, options.dir);
     return reports;
   } catch (err) {
     await rm(temp, { recursive: true, force: true });
     throw err;
   }
-}
-
-/**
- * Refuses outputs whose replacement would destroy something that is clearly not an earlier copy:
- * a filesystem root, the home directory, the working directory or one of its parents, a file.
- */
-export async function checkOutputDirectory(dir: string, cwd: string): Promise<void> {
-  const target = resolve(dir);
-  const refuse = (why: string) => new RelayError('OUTPUT_REFUSED', `will not replace ${target}: ${why}`);
-  if (parse(target).root === target) throw refuse('it is a filesystem root');
-  if (target === resolve(homedir())) throw refuse('it is the home directory');
-  const fromTarget = relative(target, resolve(cwd));
-  if (fromTarget === '' || (!fromTarget.startsWith('..') && !parse(fromTarget).root)) throw refuse('it holds the working directory');
-  const info = await lstat(target).catch(() => undefined);
-  if (info && !info.isDirectory()) throw refuse(info.isSymbolicLink() ? 'it is a symlink' : 'it is not a directory');
 }
 
 /** Reports the running byte count of what flows through. */

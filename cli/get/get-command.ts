@@ -8,9 +8,10 @@ import { EXIT, type CliIo } from '../cli-io.ts';
 import { formatBytes, parseByteSize } from './byte-size.ts';
 import { loadClientSettings } from './client-settings.ts';
 import { hintFor } from './error-hints.ts';
-import { checkOutputDirectory, fetchIntoDirectory } from './fetch-into-directory.ts';
+import { fetchIntoDirectory } from './fetch-into-directory.ts';
 import { GET_USAGE } from './get-usage.ts';
 import { hostPlatform } from './host-platform.ts';
+import { checkOutputDirectory, type OutputGuard } from './output-directory.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { createRelayApi } from './relay-api.ts';
 import { createRelaySource, type GetSource } from './relay-source.ts';
@@ -33,6 +34,7 @@ interface GetOptions {
   output: 'json' | 'quiet' | 'human';
   limits: ExtractLimits;
   timeoutMs: number;
+  guard: OutputGuard;
 }
 
 /** `layer-relay get`: returns the exit code (0 done, 1 failed, 2 usage). */
@@ -81,6 +83,7 @@ function parseGetArgs(argv: string[], io: CliIo): GetOptions | undefined {
         'max-entries': { type: 'string' },
         'max-bytes': { type: 'string' },
         timeout: { type: 'string' },
+        force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -113,6 +116,7 @@ function parseGetArgs(argv: string[], io: CliIo): GetOptions | undefined {
       maxTotalBytes: maxBytes === undefined ? DEFAULT_EXTRACT_LIMITS.maxTotalBytes : parseByteSize(maxBytes, '--max-bytes'),
     },
     timeoutMs: timeout * 1000,
+    guard: { cwd: io.cwd, home: io.env.HOME, force: values.force === true },
   };
 }
 
@@ -139,7 +143,7 @@ interface GetResult {
 async function runGet(options: GetOptions, io: CliIo): Promise<GetResult> {
   const progress = createProgress(options.output === 'human' ? (io.isTTY ? 'tty' : 'plain') : 'silent', io.stderr);
   const platformText = formatPlatform(options.platform);
-  await checkOutputDirectory(options.dir, io.cwd); // before asking anyone for anything
+  await checkOutputDirectory(options.dir, options.guard); // before asking anyone for anything
   const settings = loadClientSettings(io.env, io.cwd);
   const source: GetSource =
     options.via.kind === 'direct'
@@ -162,7 +166,8 @@ async function runGet(options: GetOptions, io: CliIo): Promise<GetResult> {
     const reports = await fetchIntoDirectory({
       layers: resolved.layers,
       dir: options.dir,
-      cwd: io.cwd,
+      guard: options.guard,
+      marker: { image: options.imageText, platform: platformText, manifestDigest: resolved.manifestDigest },
       limits: options.limits,
       signal: io.signal,
       openLayer: (layer, index) =>

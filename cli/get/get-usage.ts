@@ -2,14 +2,18 @@
 export const GET_USAGE = `layer-relay get — fetch an image's files onto this host, verified, into a directory
 
 Usage:
-  layer-relay get IMAGE [--platform os/arch[/variant]] [--output DIR] [--relay URL | --direct]
+  layer-relay get IMAGE [--platform os/arch[/variant]] [--output DIR] [--force] [--relay URL | --direct]
                         [--json] [--quiet] [--max-entries N] [--max-bytes SIZE] [--timeout SECONDS]
 
   IMAGE               HOST/PROJECT/REPO[:TAG][@sha256:...], e.g. harbor.example.com/team/app:1.4.2
   --platform, -p      os/arch[/variant]; default: this machine's platform
   --output, -o DIR    where the files go; default ./REPO (the last part of the repository).
                       DIR is replaced as a whole, and only when everything verified and extracted:
-                      on any failure it is left exactly as it was.
+                      on any failure it is left exactly as it was. A populated DIR is replaced
+                      only when an earlier get wrote it (DIR/.layer-relay.json records the image);
+                      never /, a directory directly under / (/opt, /etc), $HOME or the working
+                      directory or a parent of them, or a mount point (use a sub-directory).
+  --force             replace a populated DIR that has no .layer-relay.json
   --relay URL         the relay to ask (default: LAYER_RELAY_URL)
   --direct            fetch from Harbor itself (HARBOR_URL), without a relay
   --json              print one JSON result object on stdout, nothing else

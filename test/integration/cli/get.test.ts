@@ -12,6 +12,8 @@ import { startByteCountingProxy, type CountedResponse } from './byte-counting-pr
 import { cliWorkspace, freePort, runCli, snapshotTree } from './cli-harness.ts';
 
 const { standIn, fixtures } = useStandIn();
+/** The file get leaves in DIR so that the next get may replace it (output-marker.ts). */
+const MARKER = '.layer-relay.json';
 const adminEnv = { HARBOR_URL: standIn.url, HARBOR_USERNAME: standIn.users.admin.username, HARBOR_PASSWORD: standIn.users.admin.password };
 
 /**
@@ -157,14 +159,57 @@ describe('layer-relay get, end to end against the local relay and the registry s
     expect(JSON.parse(stdout)).toMatchObject({ ok: true, output: join(cwd, 'out'), files: 1 });
   });
 
-  it('an existing DIR is replaced as a whole on success', async () => {
+  it('a populated DIR that layer-relay did not write is refused (B5); --force replaces it, and its marker lets the next get replace it', async () => {
     const { cwd } = cliWorkspace();
     mkdirSync(join(cwd, 'out'));
+    writeFileSync(join(cwd, 'out/precious'), 'not from layer-relay');
+    const refused = await runCli(['get', fixtures['docker-single'].ref, '-o', 'out', '-p', 'linux/amd64'], { cwd, env: relayEnv });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^layer-relay: OUTPUT_REFUSED: will not replace .*\/out: it is not empty and was not written by layer-relay \(no \.layer-relay\.json\); pass --force/m);
+    expect(readdirSync(join(cwd, 'out'))).toEqual(['precious']);
+
+    const forced = await runCli(['get', fixtures['docker-single'].ref, '-o', 'out', '-p', 'linux/amd64', '--force'], { cwd, env: relayEnv });
+    expect(forced.code).toBe(0);
+    expect(readdirSync(join(cwd, 'out')).sort()).toEqual([MARKER, 'hello.txt']);
+    expect(JSON.parse(readFileSync(join(cwd, 'out', MARKER), 'utf8'))).toEqual({ tool: 'layer-relay', image: fixtures['docker-single'].ref, platform: 'linux/amd64', manifestDigest: expect.stringMatching(/^sha256:/) });
+
     writeFileSync(join(cwd, 'out/old-file'), 'from the previous deploy');
-    const result = await runCli(['get', fixtures['docker-single'].ref, '-o', 'out', '-p', 'linux/amd64'], { cwd, env: relayEnv });
-    expect(result.code).toBe(0);
-    expect(readdirSync(join(cwd, 'out'))).toEqual(['hello.txt']);
+    const again = await runCli(['get', fixtures['oci-plain'].ref, '-o', 'out', '-p', 'linux/amd64'], { cwd, env: relayEnv });
+    expect(again.code).toBe(0);
+    expect(readdirSync(join(cwd, 'out')).sort()).toEqual([MARKER, 'hello.txt']);
+    expect(readFileSync(join(cwd, 'out/hello.txt'), 'utf8')).toBe('uncompressed layer\n');
     expect(readdirSync(cwd)).toEqual(['out']);
+  });
+
+  it('an ancestor of $HOME is refused as DIR (B5), with the HOME of the environment given', async () => {
+    const { cwd, home } = cliWorkspace();
+    mkdirSync(join(home, 'user'), { recursive: true });
+    writeFileSync(join(home, 'user/precious.txt'), 'mine');
+    const result = await runCli(['get', fixtures['docker-single'].ref, '-o', 'home', '-p', 'linux/amd64', '--force', '-q'], { cwd, env: { ...relayEnv, HOME: join(home, 'user') } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/OUTPUT_REFUSED: will not replace .*\/home: it holds the home directory/);
+    expect(readFileSync(join(home, 'user/precious.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('a failed get removes the parents it created for --output (N11)', async () => {
+    const { cwd } = cliWorkspace();
+    const result = await runCli(['get', `${standIn.host}/team/does-not-exist:v1`, '-o', 'a/b/c', '-p', 'linux/amd64', '-q', '--direct'], { cwd, env: adminEnv });
+    expect(result.code).toBe(1);
+    const { ref } = await pushCraftedImage(standIn, 'n11', [[{ name: '../escape', body: 'x' }]]);
+    const refused = await runCli(['get', ref, '-o', 'a/b/c', '-p', 'linux/amd64', '-q'], { cwd, env: relayEnv });
+    expect(refused.stderr).toMatch(/UNSAFE_ENTRY/);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('an image without layers is refused and DIR keeps its files (N12)', async () => {
+    const { cwd } = cliWorkspace();
+    const { ref } = await pushCraftedImage(standIn, 'n12', []);
+    mkdirSync(join(cwd, 'out'));
+    writeFileSync(join(cwd, 'out/app'), 'previous release');
+    const result = await runCli(['get', ref, '-o', 'out', '-p', 'linux/amd64', '--force', '-q'], { cwd, env: relayEnv });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^layer-relay: UNSUPPORTED_MANIFEST: the image .* has no layers/);
+    expect(readdirSync(join(cwd, 'out'))).toEqual(['app']);
   });
 });
 
@@ -179,7 +224,7 @@ describe('layer-relay get against a relay that wants credentials', () => {
       expect(refused.stderr).toMatch(/^layer-relay: UNAUTHENTICATED: .*\n {2}hint: the relay wants credentials/);
       const allowed = await runCli(['get', fixtures['oci-plain'].ref, '-p', 'linux/amd64', '-q', '-o', 'out'], { cwd, env: { LAYER_RELAY_URL: guarded.url, LAYER_RELAY_TOKEN: token } });
       expect(allowed).toEqual({ code: 0, stdout: '', stderr: '' });
-      expect(readdirSync(join(cwd, 'out'))).toEqual(['hello.txt']);
+      expect(readdirSync(join(cwd, 'out')).sort()).toEqual([MARKER, 'hello.txt']);
     } finally {
       await guarded.stop();
     }
@@ -210,7 +255,8 @@ describe('malicious layers (field cases J): nothing outside DIR, the documented 
     const parent = join(cwd, 'deploy');
     mkdirSync(join(parent, 'app'), { recursive: true });
     writeFileSync(join(parent, 'app/sentinel'), 'previous release');
-    const result = await runCli(['get', ref, '-o', 'deploy/app', '-p', 'linux/amd64', ...extraArgs], { cwd, env: relayEnv, isTTY: false });
+    // --force: DIR holds a sentinel but no marker; the refusals below must come from the layer itself.
+    const result = await runCli(['get', ref, '-o', 'deploy/app', '-p', 'linux/amd64', '--force', ...extraArgs], { cwd, env: relayEnv, isTTY: false });
     return { result, cwd, parent, dir: join(parent, 'app') };
   }
   const untouched = (ws: { cwd: string; parent: string; dir: string }) => {
@@ -243,6 +289,16 @@ describe('malicious layers (field cases J): nothing outside DIR, the documented 
     expect(readdirSync(ws.parent)).toEqual(['app']);
   });
 
+  it('B5: a layer entry named like the marker (a symlink out of DIR) is replaced by the marker, never written through', async () => {
+    const outside = join(cliWorkspace().cwd, 'victim');
+    writeFileSync(outside, 'untouched');
+    const ws = await getCrafted('marker-link', [[{ name: '.layer-relay.json', type: 'symlink', linkname: outside }, { name: 'app', body: 'app' }]]);
+    expect(ws.result.code).toBe(0);
+    expect(readFileSync(outside, 'utf8')).toBe('untouched');
+    expect(lstatSync(join(ws.dir, MARKER)).isFile()).toBe(true);
+    expect(JSON.parse(readFileSync(join(ws.dir, MARKER), 'utf8'))).toMatchObject({ tool: 'layer-relay' });
+  });
+
   it('J4: whiteouts are never written; across layers they remove lower files and opaque markers empty directories', async () => {
     const ws = await getCrafted('j4', [
       [{ name: 'etc/old.conf', body: 'old' }, { name: 'etc/keep.conf', body: 'keep' }, { name: 'lib/a.so', body: 'a' }, { name: 'lib/b.so', body: 'b' }],
@@ -250,6 +306,7 @@ describe('malicious layers (field cases J): nothing outside DIR, the documented 
     ]);
     expect(ws.result.code).toBe(0);
     expect(snapshotTree(ws.dir)).toEqual({
+      [MARKER]: expect.stringMatching(/^file 644 /),
       etc: 'dir 755',
       'etc/keep.conf': expect.stringMatching(/^file 644 /),
       lib: 'dir 755',
@@ -260,7 +317,7 @@ describe('malicious layers (field cases J): nothing outside DIR, the documented 
   it('J5: ./ entries and leading ./ are accepted and normalised', async () => {
     const ws = await getCrafted('j5', [[{ name: './', type: 'directory' }, { name: './bin/', type: 'directory' }, { name: './bin/tool', body: 'tool', mode: 0o755 }]]);
     expect(ws.result.code).toBe(0);
-    expect(snapshotTree(ws.dir)).toEqual({ bin: 'dir 755', 'bin/tool': expect.stringMatching(/^file 755 /) });
+    expect(snapshotTree(ws.dir)).toEqual({ [MARKER]: expect.stringMatching(/^file 644 /), bin: 'dir 755', 'bin/tool': expect.stringMatching(/^file 755 /) });
   });
 
   it('J6: device nodes and FIFOs are skipped with a note, never created', async () => {
@@ -268,7 +325,7 @@ describe('malicious layers (field cases J): nothing outside DIR, the documented 
     expect(ws.result.code).toBe(0);
     expect(ws.result.stderr).toContain('skipped dev/null: character-device entries are not extracted');
     expect(ws.result.stderr).toContain('skipped pipe: fifo entries are not extracted');
-    expect(Object.keys(snapshotTree(ws.dir))).toEqual(['app']);
+    expect(Object.keys(snapshotTree(ws.dir))).toEqual([MARKER, 'app']);
   });
 
   it('B4: a layer cannot drive the terminal or forge log lines through skipped names; skipped lines are capped', async () => {
