@@ -18,7 +18,7 @@ import { createRegistryClient } from '../../shared/registry/registry-client.ts';
 import { SingleFlight } from '../../shared/single-flight.ts';
 import { FileBlobStore } from '../../shared/store/file-blob-store.ts';
 import { createSignedObjectApp } from '../../shared/store/signed-object-app.ts';
-import { startWorkerLoop } from './worker-loop.ts';
+import { startWorkerLoop, type WorkerLoop } from './worker-loop.ts';
 
 /** A running local relay: api + status + signed object URLs + worker loop in one process. */
 export interface LocalRelay {
@@ -60,16 +60,12 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
   // Leases live in the queue's file, which every relay on this store shares: one of them copies a digest.
   const leases = new SqliteCopyLeases({ database: queue.database });
   const workerDeps = { registry, store, records, copies: new SingleFlight<StoredObject>(), leases, log, limits: config.limits };
-  const worker = startWorkerLoop({
-    queue,
-    concurrency: config.workerConcurrency,
-    log,
-    handle: (job) => handleJob(workerDeps, job.body, job.receiveCount, { maxAttempts: config.maxAttempts, ...(options.retryBaseDelaySeconds === undefined ? {} : { retryBaseDelaySeconds: options.retryBaseDelaySeconds }) }),
-  });
+  // Started only once the server listens: a relay that cannot serve must not keep taking jobs (h2 B9).
+  let worker: WorkerLoop | undefined;
   const wakingQueue = {
     send: async (message: Parameters<SqliteJobQueue['send']>[0]) => {
       await queue.send(message);
-      worker.wake();
+      worker?.wake();
     },
   };
 
@@ -83,7 +79,21 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
   app.route('/', createStatusApp({ records, store, urlTtlSeconds: config.urlTtlSeconds, log, access, allowedRegistry: config.harbor.registry }));
   app.route('/', createSignedObjectApp(store));
 
-  const server = await listen(app, config.host, config.port);
+  let server: ServerType;
+  try {
+    server = await listen(app, config.host, config.port);
+  } catch (err) {
+    queue.close();
+    await registry.close();
+    throw listenError(err, config.host, config.port);
+  }
+  worker = startWorkerLoop({
+    queue,
+    concurrency: config.workerConcurrency,
+    log,
+    handle: (job) => handleJob(workerDeps, job.body, job.receiveCount, { maxAttempts: config.maxAttempts, ...(options.retryBaseDelaySeconds === undefined ? {} : { retryBaseDelaySeconds: options.retryBaseDelaySeconds }) }),
+  });
+  const running = worker;
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   if (config.port === 0) publicBaseUrl = url;
@@ -92,13 +102,22 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
   return {
     url,
     stop: async () => {
-      await worker.stop();
+      await running.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await closed;
       queue.close();
     },
   };
+}
+
+/** A port in use or not allowed is the operator's setting to change, not an internal fault. */
+function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new RelayError('CONFIG_INVALID', `${host}:${port} is in use (another relay?); stop it or set PORT`, { cause: err });
+  if (code === 'EACCES') return new RelayError('CONFIG_INVALID', `not allowed to listen on ${host}:${port}; choose a PORT above 1023 or grant the capability`, { cause: err });
+  if (code === 'EADDRNOTAVAIL') return new RelayError('CONFIG_INVALID', `${host} is not an address of this machine; check HOST`, { cause: err });
+  return err;
 }
 
 function listen(app: Hono, hostname: string, port: number): Promise<ServerType> {
