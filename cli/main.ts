@@ -73,19 +73,38 @@ async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
-/** Entry point for the real process: signals end `serve`, the exit code becomes the process's. */
+/** Signals after which the process ends at once: the first two only ask the command to stop and clean up. */
+const SIGNALS_BEFORE_HARD_EXIT = 3;
+
+/**
+ * Entry point for the real process: SIGINT/SIGTERM abort the running command (`get` removes its temp
+ * tree, `serve` stops); the exit code becomes the process's. The handlers live only while run() does:
+ * afterwards the default action (terminate) is back, so nothing can linger ignoring SIGTERM (h2 B9).
+ */
 export async function main(): Promise<void> {
   const controller = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
-  const code = await run(process.argv.slice(2), {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    env: process.env,
-    cwd: process.cwd(),
-    signal: controller.signal,
-    isTTY: process.stderr.isTTY === true,
-  });
-  process.exitCode = code;
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received += 1;
+    // An impatient second Ctrl-C must not skip the cleanup the first one started (h2 N6); a third one is final.
+    if (received >= SIGNALS_BEFORE_HARD_EXIT) process.exit(signal === 'SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT);
+    controller.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    process.exitCode = await run(process.argv.slice(2), {
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+      env: process.env,
+      cwd: process.cwd(),
+      signal: controller.signal,
+      isTTY: process.stderr.isTTY === true,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 if (import.meta.main) await main();

@@ -51,8 +51,8 @@ export async function getCommand(argv: string[], io: CliIo): Promise<number> {
     else if (options.output === 'human') io.stdout(`${summary(result)}\n`);
     return EXIT.ok;
   } catch (thrown) {
-    const interrupted = io.signal.aborted;
-    const err = interrupted ? new RelayError('DOWNLOAD_FAILED', 'interrupted; the output directory was not changed') : toRelayError(thrown);
+    if (io.signal.aborted) return interrupted(io, options);
+    const err = toRelayError(thrown);
     const usage = USAGE_CODES.has(err.code);
     const message = err.code === 'INTERNAL' ? `internal error: ${(err.cause as Error | undefined)?.message ?? 'unknown'}` : err.message;
     const hint = usage ? 'see: layer-relay get --help' : hintFor(err.code);
@@ -63,6 +63,18 @@ export async function getCommand(argv: string[], io: CliIo): Promise<number> {
     }
     return usage ? EXIT.usage : EXIT.failure;
   }
+}
+
+/**
+ * A signal ended the run: not a failure of the download, so no error code or hint, and the shell's
+ * 128 + signal exit code (130 for Ctrl-C) that scripts and systemd expect (h2 N6).
+ */
+function interrupted(io: CliIo, options: GetOptions | undefined): number {
+  const signal = io.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+  const message = `interrupted (${signal}); the output directory was not changed`;
+  if (options?.output === 'json') io.stdout(`${JSON.stringify({ ok: false, error: { code: 'INTERRUPTED', message } })}\n`);
+  else io.stderr(`layer-relay: ${message}\n`);
+  return EXIT[signal];
 }
 
 /** The options, or undefined for --help. Throws INVALID_REQUEST (and friends) for usage errors. */

@@ -19,7 +19,7 @@ export function cliWorkspace(): { cwd: string; home: string } {
 }
 
 /** Runs `layer-relay ...argv` in-process through run(argv, io). */
-export async function runCli(argv: string[], options: { cwd: string; env?: Record<string, string>; isTTY?: boolean }): Promise<CliRun> {
+export async function runCli(argv: string[], options: { cwd: string; env?: Record<string, string>; isTTY?: boolean; signal?: AbortSignal }): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await run(argv, {
@@ -27,7 +27,7 @@ export async function runCli(argv: string[], options: { cwd: string; env?: Recor
     stderr: (text) => void (stderr += text),
     env: { HOME: join(options.cwd, 'home'), ...options.env },
     cwd: options.cwd,
-    signal: new AbortController().signal,
+    signal: options.signal ?? new AbortController().signal,
     ...(options.isTTY === undefined ? {} : { isTTY: options.isTTY }),
   });
   return { code, stdout, stderr };

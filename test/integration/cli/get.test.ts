@@ -145,6 +145,50 @@ describe('layer-relay get, end to end against the local relay and the registry s
     expect(readFileSync(join(cwd, 'out/big.bin')).length).toBe(3 * 1024 * 1024);
   });
 
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ])('%s mid-download exits %i saying "interrupted", and leaves DIR and its parent as they were (N6)', async (signal, exitCode) => {
+    const { cwd } = cliWorkspace();
+    const { ref, image } = await pushCraftedImage(standIn, `get-${signal.toLowerCase()}`, [[{ name: 'big.bin', body: randomBytes(1024 * 1024) }]]);
+    const objectPath = `/objects/blobs/sha256/${image.layers[0]!.digest.slice('sha256:'.length)}`;
+    faults.addRule({ match: { method: 'GET', path: objectPath }, times: 1, action: { type: 'throttle', bytesPerSecond: 64 * 1024 } });
+    const controller = new AbortController();
+    const running = runCli(['get', ref, '-o', 'out', '-p', 'linux/amd64'], { cwd, env: relayEnv, isTTY: false, signal: controller.signal });
+    // The throttled layer takes 16 s; the pull itself is done in well under a second.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    controller.abort(signal);
+    const result = await running;
+    const stderr = result.stderr;
+    expect(stderr).toMatch(/layer 1\/1|pull .*: done/);
+    expect(result.code).toBe(exitCode);
+    expect(stderr.trimEnd().split('\n').at(-1)).toBe(`layer-relay: interrupted (${signal}); the output directory was not changed`);
+    expect(stderr).not.toContain('hint:');
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('as a real process, a second Ctrl-C still lets the first one clean up: exit 130, nothing left beside DIR (N6)', async () => {
+    const { cwd } = cliWorkspace();
+    const { ref, image } = await pushCraftedImage(standIn, 'get-two-sigint', [[{ name: 'big.bin', body: randomBytes(1024 * 1024) }]]);
+    const objectPath = `/objects/blobs/sha256/${image.layers[0]!.digest.slice('sha256:'.length)}`;
+    faults.addRule({ match: { method: 'GET', path: objectPath }, times: 1, action: { type: 'throttle', bytesPerSecond: 64 * 1024 } });
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../../cli/bin.js', import.meta.url)), 'get', ref, '-p', 'linux/amd64', '-o', 'out'], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: join(cwd, 'home'), ...relayEnv },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    for (const deadline = Date.now() + 10_000; !stderr.includes(': done') && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // into the download
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('layer-relay: interrupted (SIGINT)');
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
   it('the package bin (cli/bin.js) runs get as a real process, which exits by itself when done', async () => {
     const { cwd } = cliWorkspace();
     const child = spawn(process.execPath, [fileURLToPath(new URL('../../../cli/bin.js', import.meta.url)), 'get', fixtures['oci-plain'].ref, '-p', 'linux/amd64', '-o', 'out', '--json'], {
