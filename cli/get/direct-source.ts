@@ -6,8 +6,16 @@ import type { ClientSettings } from './client-settings.ts';
 import type { GetSource } from './relay-source.ts';
 
 /**
+ * Restarts of the whole image from zero. The registry client resumes a dropped blob itself, but some
+ * failures it leaves to its caller with a retryable error (a server that ignores Range after a reset,
+ * F2; a digest mismatch): the worker has SQS redelivery behind it, `get --direct` has only this.
+ */
+export const DIRECT_RESTARTS = 2;
+
+/**
  * Straight from Harbor with the relay's own registry client (same auth, manifest, platform and
- * redirect rules). Retries and resumes of a dropped blob are the registry client's (design.md §5.3).
+ * redirect rules). Retries and resumes of a dropped blob are the registry client's (design.md §5.3);
+ * its resumes are reported to the layer being read, as the relay path's are.
  */
 export function createDirectSource(options: { settings: ClientSettings; ref: ImageRef; platform: Platform }): GetSource {
   const { harborUrl, harborCredentials } = options.settings;
@@ -21,7 +29,10 @@ export function createDirectSource(options: { settings: ClientSettings; ref: Ima
   if (host.toLowerCase() !== options.ref.registry) {
     throw new RelayError('REGISTRY_NOT_ALLOWED', `the image names registry ${options.ref.registry}, but HARBOR_URL is ${host}`);
   }
-  const client = createRegistryClient({ baseUrl: harborUrl, credentials: harborCredentials });
+  // Layers are read one at a time, so the client's one onResume reports to the layer opened last.
+  let reportResume: ((offset: number, attempt: number) => void) | undefined;
+  let resumes = 0;
+  const client = createRegistryClient({ baseUrl: harborUrl, credentials: harborCredentials, onResume: (offset) => reportResume?.(offset, ++resumes) });
   const descriptors = new Map<string, Descriptor>();
   return {
     async resolve() {
@@ -29,11 +40,14 @@ export function createDirectSource(options: { settings: ClientSettings; ref: Ima
       for (const layer of resolved.layers) descriptors.set(layer.digest, layer);
       return { manifestDigest: resolved.manifestDigest, layers: resolved.layers.map(({ digest, size, mediaType }) => ({ digest, size, mediaType })) };
     },
-    async openLayer(layer) {
+    async openLayer(layer, onResume) {
       const descriptor = descriptors.get(layer.digest);
       if (!descriptor) throw new RelayError('INTERNAL', `layer ${layer.digest} was not resolved`);
+      reportResume = onResume;
+      resumes = 0;
       return client.openBlob(options.ref, descriptor);
     },
+    restarts: DIRECT_RESTARTS,
     close: () => client.close(),
   };
 }

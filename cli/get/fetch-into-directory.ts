@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { parseDigest } from '../../shared/digest.ts';
-import { RelayError } from '../../shared/errors.ts';
+import { isRelayError, RelayError } from '../../shared/errors.ts';
 import { extractLayer, type ExtractLimits, type ExtractReport } from '../../shared/layer/extract-layer.ts';
 import { verifyDigest } from '../../shared/verify-digest.ts';
 import { checkOutputDirectory, type OutputGuard } from './output-directory.ts';
@@ -31,6 +31,10 @@ export interface FetchIntoDirectoryOptions {
   /** Bytes of layer `index` verified so far; for progress. */
   onBytes?: (index: number, bytes: number) => void;
   onLayerDone?: (index: number, report: ExtractReport) => void;
+  /** Times to start again from zero after a retryable error (the source's `restarts`); default none. */
+  restarts?: number;
+  /** Layer `index` failed with `error`, and restart number `restart` begins. */
+  onRestart?: (index: number, restart: number, error: RelayError) => void;
   signal?: AbortSignal;
 }
 
@@ -38,8 +42,11 @@ export interface FetchIntoDirectoryOptions {
  * Downloads, verifies and applies every layer in order into a temp directory beside `dir`, then
  * moves it into place (replace-directory.ts). Each layer's bytes pass a verify-digest stream before
  * extraction, and extraction succeeds only once that stream ended cleanly: a layer whose digest
- * does not verify never reaches `dir` (field cases D2, D3). Any failure removes the temp tree, and
- * the parents it created for `dir`, and leaves `dir` exactly as it was.
+ * does not verify never reaches `dir` (field cases D2, D3). A retryable failure starts again from
+ * zero in a fresh temp tree, up to `restarts` times: every layer again, because a half-applied layer
+ * cannot be taken out of the tree it was applied to (images here have one layer, so in practice it
+ * is that layer). Any failure removes the temp tree, and the parents it created for `dir`, and leaves
+ * `dir` exactly as it was.
  */
 export async function fetchIntoDirectory(options: FetchIntoDirectoryOptions): Promise<ExtractReport[]> {
   const { dir } = options;
@@ -48,17 +55,27 @@ export async function fetchIntoDirectory(options: FetchIntoDirectoryOptions): Pr
   await checkOutputDirectory(dir, options.guard);
   const createdParent = await mkdir(dirname(dir), { recursive: true });
   try {
-    return await fetchBeside(options, await mkdtemp(join(dirname(dir), `.${basename(dir)}.layer-relay-`)));
+    for (let restart = 1; ; restart += 1) {
+      const at = { index: 0 };
+      try {
+        return await fetchBeside(options, await mkdtemp(join(dirname(dir), `.${basename(dir)}.layer-relay-`)), at);
+      } catch (err) {
+        if (restart > (options.restarts ?? 0) || options.signal?.aborted || !isRelayError(err) || !err.retryable) throw err;
+        options.onRestart?.(at.index, restart, err);
+      }
+    }
   } catch (err) {
     if (createdParent !== undefined) await rm(createdParent, { recursive: true, force: true });
     throw err;
   }
 }
 
-async function fetchBeside(options: FetchIntoDirectoryOptions, temp: string): Promise<ExtractReport[]> {
+/** One attempt: every layer into `temp`, then into place. `at.index` follows the layer being fetched. */
+async function fetchBeside(options: FetchIntoDirectoryOptions, temp: string, at: { index: number }): Promise<ExtractReport[]> {
   const reports: ExtractReport[] = [];
   try {
     for (const [index, layer] of options.layers.entries()) {
+      at.index = index;
       options.signal?.throwIfAborted();
       const raw = await options.openLayer(layer, index);
       const verified = verifyDigest(parseDigest(layer.digest), layer.size);

@@ -185,6 +185,8 @@ async function runGet(options: GetOptions, io: CliIo): Promise<GetResult> {
       openLayer: (layer, index) =>
         source.openLayer(layer, (offset, attempt) => progress.line(`layer ${index + 1}/${count}: connection dropped, resuming at ${formatBytes(offset)} (attempt ${attempt})`)),
       onBytes: (index, bytes) => progress.bytes(`layer ${index + 1}/${count}`, before[index]! + bytes, total),
+      restarts: source.restarts,
+      onRestart: (index, restart, error) => progress.line(`layer ${index + 1}/${count}: ${oneLine(error.message)}; starting the image again from zero (restart ${restart} of ${source.restarts})`),
       onLayerDone: (index, report) => {
         const layer = resolved.layers[index]!;
         progress.line(`layer ${index + 1}/${count} ${layer.digest.slice(0, 19)}… ${formatBytes(layer.size)}: digest verified, ${plural(report.files.length, 'file')} extracted`);

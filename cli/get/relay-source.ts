@@ -18,6 +18,8 @@ export interface GetSource {
   resolve(): Promise<ResolvedForGet>;
   /** Raw layer bytes; resumes (`onResume`) are the source's business. */
   openLayer(layer: LayerToFetch, onResume: (offset: number, attempt: number) => void): Promise<Readable>;
+  /** How often `get` may start the image again from zero after a retryable failure the source could not resume past. */
+  readonly restarts: number;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,8 @@ export function createRelaySource(options: { api: RelayApi; image: string; platf
         ...(options.signal ? { signal: options.signal } : {}),
       });
     },
+    // The resumable download already recovers from everything a restart would (Range ignored: skip, F2).
+    restarts: 0,
     close: async () => {},
   };
 }
