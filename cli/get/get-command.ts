@@ -1,47 +1,29 @@
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { RelayError, toRelayError, type ErrorCode } from '../../shared/errors.ts';
-import { parseImageRef, type ImageRef } from '../../shared/image-ref.ts';
-import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits, type ExtractReport } from '../../shared/layer/extract-layer.ts';
-import { formatPlatform, parsePlatform, type Platform } from '../../shared/platform.ts';
+import { toRelayError, type ErrorCode } from '../../shared/errors.ts';
+import type { ExtractReport } from '../../shared/layer/extract-layer.ts';
+import { formatPlatform } from '../../shared/platform.ts';
 import { EXIT, type CliIo } from '../cli-io.ts';
-import { formatBytes, parseByteSize } from './byte-size.ts';
+import { formatBytes } from './byte-size.ts';
 import { loadClientSettings } from './client-settings.ts';
 import { hintFor } from './error-hints.ts';
 import { fetchIntoDirectory } from './fetch-into-directory.ts';
+import { parseGetArgs, wantsJson, type GetOptions } from './get-args.ts';
 import { GET_USAGE } from './get-usage.ts';
-import { hostPlatform } from './host-platform.ts';
-import { checkOutputDirectory, type OutputGuard } from './output-directory.ts';
+import { checkOutputDirectory } from './output-directory.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { createRelayApi } from './relay-api.ts';
 import { createRelaySource, type GetSource } from './relay-source.ts';
 import { skippedLines, terminalText } from './terminal-text.ts';
 
-/** A relay that has not finished a pull in 30 minutes is stuck, not slow, for a deploy script. */
-export const DEFAULT_WAIT_SECONDS = 1800;
 /** Skipped entries listed in the --json result; `skippedCount` has them all (a layer can hold a million FIFOs). */
 const MAX_SKIPPED_IN_JSON = 100;
 /** Codes that mean the command line itself was wrong (exit 2). */
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['INVALID_REQUEST', 'INVALID_IMAGE_REF', 'INVALID_PLATFORM']);
 
-/** Parsed `get` arguments. */
-interface GetOptions {
-  image: ImageRef;
-  imageText: string;
-  platform: Platform;
-  dir: string;
-  via: { kind: 'relay'; url: string } | { kind: 'direct' };
-  output: 'json' | 'quiet' | 'human';
-  limits: ExtractLimits;
-  timeoutMs: number;
-  guard: OutputGuard;
-}
-
 /** `layer-relay get`: returns the exit code (0 done, 1 failed, 2 usage). */
 export async function getCommand(argv: string[], io: CliIo): Promise<number> {
   let options: GetOptions | undefined;
   try {
-    options = parseGetArgs(argv, io);
+    options = parseGetArgs(argv, io.env, io.cwd);
     if (options === undefined) {
       io.stdout(GET_USAGE);
       return EXIT.ok;
@@ -56,7 +38,8 @@ export async function getCommand(argv: string[], io: CliIo): Promise<number> {
     const usage = USAGE_CODES.has(err.code);
     const message = err.code === 'INTERNAL' ? `internal error: ${(err.cause as Error | undefined)?.message ?? 'unknown'}` : err.message;
     const hint = usage ? 'see: layer-relay get --help' : hintFor(err.code);
-    if (options?.output === 'json') {
+    // A usage error comes before there are options: --json on the command line still asks for JSON (h2 N1).
+    if (options ? options.output === 'json' : wantsJson(argv)) {
       io.stdout(`${JSON.stringify({ ok: false, error: { code: err.code, message, ...(hint ? { hint } : {}) } })}\n`);
     } else {
       io.stderr(`layer-relay: ${err.code}: ${oneLine(message)}\n${hint ? `  hint: ${hint}\n` : ''}`);
@@ -75,61 +58,6 @@ function interrupted(io: CliIo, options: GetOptions | undefined): number {
   if (options?.output === 'json') io.stdout(`${JSON.stringify({ ok: false, error: { code: 'INTERRUPTED', message } })}\n`);
   else io.stderr(`layer-relay: ${message}\n`);
   return EXIT[signal];
-}
-
-/** The options, or undefined for --help. Throws INVALID_REQUEST (and friends) for usage errors. */
-function parseGetArgs(argv: string[], io: CliIo): GetOptions | undefined {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        platform: { type: 'string', short: 'p' },
-        output: { type: 'string', short: 'o' },
-        relay: { type: 'string' },
-        direct: { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        'max-entries': { type: 'string' },
-        'max-bytes': { type: 'string' },
-        timeout: { type: 'string' },
-        force: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new RelayError('INVALID_REQUEST', (err as Error).message.split('\n')[0] ?? 'invalid arguments');
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return undefined;
-  if (positionals.length !== 1) throw new RelayError('INVALID_REQUEST', positionals.length === 0 ? 'get needs an IMAGE, e.g. layer-relay get harbor.example.com/team/app:1.0' : `get takes one IMAGE, got ${positionals.length}`);
-  const imageText = positionals[0]!;
-  const image = parseImageRef(imageText);
-  const platform = values.platform === undefined ? hostPlatform() : parsePlatform(values.platform);
-  if (values.json && values.quiet) throw new RelayError('INVALID_REQUEST', '--json and --quiet exclude each other (--json prints only the result)');
-  if (values.direct && values.relay !== undefined) throw new RelayError('INVALID_REQUEST', '--relay and --direct exclude each other');
-  const relayUrl = values.relay ?? io.env.LAYER_RELAY_URL ?? loadClientSettings(io.env, io.cwd).relayUrl;
-  if (!values.direct && !relayUrl) throw new RelayError('INVALID_REQUEST', 'no relay given: use --relay URL (or LAYER_RELAY_URL), or --direct to fetch from HARBOR_URL');
-  const maxEntries = values['max-entries'] ?? io.env.LAYER_RELAY_MAX_ENTRIES;
-  const maxBytes = values['max-bytes'] ?? io.env.LAYER_RELAY_MAX_BYTES;
-  const timeout = values.timeout === undefined ? DEFAULT_WAIT_SECONDS : Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new RelayError('INVALID_REQUEST', `--timeout: "${values.timeout}" is not a number of seconds`);
-  return {
-    image,
-    imageText,
-    platform,
-    dir: resolve(io.cwd, values.output ?? image.repository.split('/').at(-1)!),
-    via: values.direct ? { kind: 'direct' } : { kind: 'relay', url: relayUrl! },
-    output: values.json ? 'json' : values.quiet ? 'quiet' : 'human',
-    limits: {
-      maxEntries: maxEntries === undefined ? DEFAULT_EXTRACT_LIMITS.maxEntries : parseCount(maxEntries),
-      maxTotalBytes: maxBytes === undefined ? DEFAULT_EXTRACT_LIMITS.maxTotalBytes : parseByteSize(maxBytes, '--max-bytes'),
-    },
-    timeoutMs: timeout * 1000,
-    guard: { cwd: io.cwd, home: io.env.HOME, force: values.force === true },
-  };
 }
 
 /** The JSON result (`--json`) and what the summary line says. */
@@ -243,12 +171,6 @@ function summary(result: GetResult): string {
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
-function parseCount(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new RelayError('INVALID_REQUEST', `--max-entries: "${text.slice(0, 40)}" is not a positive whole number`);
-  return value;
 }
 
 /** Errors are one line: a hostile server's or layer's message must not add lines to a deploy log. */

@@ -24,11 +24,18 @@ describe('layer-relay get: command line', () => {
     ['a reference without registry host', ['get', 'team/app:1.0', '--relay', 'http://127.0.0.1:1'], /INVALID_IMAGE_REF: .*must start with the registry host/],
     ['--relay with --direct', ['get', IMAGE, '--relay', 'http://127.0.0.1:1', '--direct'], /--relay and --direct exclude each other/],
     ['neither a relay nor --direct', ['get', IMAGE], /no relay given: use --relay URL \(or LAYER_RELAY_URL\), or --direct/],
-    ['--json with --quiet', ['get', IMAGE, '--direct', '--json', '--quiet'], /exclude each other/],
     ['a bad --max-bytes', ['get', IMAGE, '--direct', '--max-bytes', 'lots'], /--max-bytes: "lots" is not a size/],
     ['a bad --max-entries', ['get', IMAGE, '--direct', '--max-entries=0'], /--max-entries: "0" is not a positive whole number/],
     ['a bad --timeout', ['get', IMAGE, '--direct', '--timeout', 'soon'], /--timeout: "soon"/],
     ['a relay URL that is not http', ['get', IMAGE, '--relay', 'ftp://relay'], /relay URL must be http or https/],
+    ['a relay URL that is not a URL (N3)', ['get', IMAGE, '--relay', 'notaurl'], /relay URL "notaurl" is not a URL/],
+    ['a negative --timeout as a separate argument (N2)', ['get', IMAGE, '--direct', '--timeout', '-1'], /--timeout: "-1" is not a whole number of seconds/],
+    ['a negative --max-entries (N2)', ['get', IMAGE, '--direct', '--max-entries', '-5'], /--max-entries: "-5" is not a positive whole number/],
+    ['--timeout 0x10 (N4)', ['get', IMAGE, '--direct', '--timeout', '0x10'], /--timeout: "0x10" is not a whole number of seconds/],
+    ['--timeout 1e3 (N4)', ['get', IMAGE, '--direct', '--timeout=1e3'], /--timeout: "1e3"/],
+    ['--timeout 1.5 (N4)', ['get', IMAGE, '--direct', '--timeout=1.5'], /--timeout: "1.5"/],
+    ['--max-entries 1e3 (N4)', ['get', IMAGE, '--direct', '--max-entries', '1e3'], /--max-entries: "1e3" is not a positive whole number/],
+    ['--max-entries 0x10 (N4)', ['get', IMAGE, '--direct', '--max-entries', '0x10'], /--max-entries: "0x10"/],
   ])('%s exits 2 with one line and a pointer to --help', async (_, argv, message) => {
     const result = await cli(argv);
     expect(result.code).toBe(2);
@@ -37,6 +44,26 @@ describe('layer-relay get: command line', () => {
     expect(lines[0]).toMatch(/^layer-relay: /);
     expect(lines[0]).toMatch(message);
     expect(lines.slice(1)).toEqual(['  hint: see: layer-relay get --help']);
+  });
+
+  it.each([
+    ['no IMAGE', ['get', '--json', '--relay', 'http://127.0.0.1:1'], 'INVALID_REQUEST'],
+    ['a malformed platform', ['get', IMAGE, '--json', '--relay', 'http://127.0.0.1:1', '-p', 'linux'], 'INVALID_PLATFORM'],
+    ['an unknown option', ['get', IMAGE, '--json', '--frobnicate'], 'INVALID_REQUEST'],
+    ['--json with --quiet', ['get', IMAGE, '--direct', '--json', '--quiet'], 'INVALID_REQUEST'],
+  ])('with --json, a usage error (%s) is one JSON object on stdout, exit 2 (N1)', async (_, argv, code) => {
+    const result = await cli(argv);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ ok: false, error: { code, message: expect.any(String), hint: 'see: layer-relay get --help' } });
+  });
+
+  it('an empty LAYER_RELAY_URL counts as unset: the credentials file\'s URL is used (N5)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cli-home-'));
+    mkdirSync(join(home, '.config/layer-relay'), { recursive: true });
+    writeFileSync(join(home, '.config/layer-relay/credentials'), 'LAYER_RELAY_URL=ftp://from-file.example.com\n', { mode: 0o600 });
+    const result = await cli(['get', IMAGE, '-q'], { HOME: home, LAYER_RELAY_URL: '' });
+    expect(result.stderr).toMatch(/relay URL must be http or https, not ftp:/); // the file's URL was taken
   });
 
   it('get --help prints usage with examples and exits 0', async () => {
