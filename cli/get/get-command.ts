@@ -111,7 +111,11 @@ async function runGet(options: GetOptions, io: CliIo): Promise<GetResult> {
       limits: options.limits,
       signal: io.signal,
       openLayer: (layer, index) =>
-        source.openLayer(layer, (offset, attempt) => progress.line(`layer ${index + 1}/${count}: connection dropped, resuming at ${formatBytes(offset)} (attempt ${attempt})`)),
+        source.openLayer(
+          layer,
+          (offset, attempt) => progress.line(`layer ${index + 1}/${count}: connection dropped, resuming at ${formatBytes(offset)} (attempt ${attempt})`),
+          () => progress.line(`layer ${index + 1}/${count}: signed URL expired, fetching a new one`),
+        ),
       onBytes: (index, bytes) => progress.bytes(`layer ${index + 1}/${count}`, before[index]! + bytes, total),
       restarts: source.restarts,
       onRestart: (index, restart, error) => progress.line(`layer ${index + 1}/${count}: ${oneLine(error.message)}; starting the image again from zero (restart ${restart} of ${source.restarts})`),

@@ -16,8 +16,8 @@ export interface ResolvedForGet {
 /** Where `get` takes an image from: the relay, or Harbor directly. */
 export interface GetSource {
   resolve(): Promise<ResolvedForGet>;
-  /** Raw layer bytes; resumes (`onResume`) are the source's business. */
-  openLayer(layer: LayerToFetch, onResume: (offset: number, attempt: number) => void): Promise<Readable>;
+  /** Raw layer bytes; resumes (`onResume`) and renewed signed URLs (`onUrlRefresh`) are the source's business. */
+  openLayer(layer: LayerToFetch, onResume: (offset: number, attempt: number) => void, onUrlRefresh?: () => void): Promise<Readable>;
   /** How often `get` may start the image again from zero after a retryable failure the source could not resume past. */
   readonly restarts: number;
   close(): Promise<void>;
@@ -62,12 +62,13 @@ export function createRelaySource(options: { api: RelayApi; image: string; platf
         pullId: record.id,
       };
     },
-    async openLayer(layer, onResume) {
+    async openLayer(layer, onResume, onUrlRefresh) {
       return openResumableDownload({
         url: urls.get(layer.digest) ?? (await options.api.blobUrl(layer.digest)),
         size: layer.size,
         refreshUrl: () => options.api.blobUrl(layer.digest),
         onResume,
+        ...(onUrlRefresh ? { onUrlRefresh } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
     },

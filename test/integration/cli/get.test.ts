@@ -189,6 +189,17 @@ describe('layer-relay get, end to end against the local relay and the registry s
     expect(readdirSync(cwd)).toEqual([]);
   });
 
+  it('an expired signed URL is renewed and said so, not reported as a dropped connection (N7)', async () => {
+    const { cwd } = cliWorkspace();
+    const { ref, image } = await pushCraftedImage(standIn, 'get-expired', [[{ name: 'app', body: randomBytes(64 * 1024) }]]);
+    const objectPath = `/objects/blobs/sha256/${image.layers[0]!.digest.slice('sha256:'.length)}`;
+    faults.addRule({ match: { method: 'GET', path: objectPath }, times: 1, action: { type: 'status', status: 403 } });
+    const result = await runCli(['get', ref, '-o', 'out', '-p', 'linux/amd64'], { cwd, env: relayEnv, isTTY: false });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('layer 1/1: signed URL expired, fetching a new one');
+    expect(result.stderr).not.toContain('connection dropped');
+  });
+
   it('the package bin (cli/bin.js) runs get as a real process, which exits by itself when done', async () => {
     const { cwd } = cliWorkspace();
     const child = spawn(process.execPath, [fileURLToPath(new URL('../../../cli/bin.js', import.meta.url)), 'get', fixtures['oci-plain'].ref, '-p', 'linux/amd64', '-o', 'out', '--json'], {

@@ -89,6 +89,68 @@ describe('openResumableDownload', () => {
     expect(attempts.every((a) => a.authorization === undefined)).toBe(true);
   });
 
+  it('an expired URL is reported as such, not as a dropped connection, and does not count as a stall (N7)', async () => {
+    attempts = [];
+    // Every URL expires after its first 20,000 bytes: six refreshes in a row would exhaust the stall budget if they counted.
+    let n = 0;
+    const used = new Set<string>();
+    behaviour = (req, res) => {
+      if (used.has(req.url!)) return void res.writeHead(403).end();
+      used.add(req.url!);
+      serve(req, res, { cutAfter: 20_000 });
+    };
+    const refreshes: number[] = [];
+    const resumes: number[] = [];
+    const chunks: Buffer[] = [];
+    await pipeline(
+      openResumableDownload({
+        url: `${base}/short-lived-0`,
+        size: BODY.length,
+        sleep: async () => {},
+        refreshUrl: async () => `${base}/short-lived-${++n}`,
+        onUrlRefresh: () => refreshes.push(n),
+        onResume: (offset) => resumes.push(offset),
+      }),
+      verifyDigest(digestOf(BODY), BODY.length),
+      new Writable({ write: (chunk: Buffer, _e, cb) => (chunks.push(chunk), cb()) }),
+    );
+    expect(Buffer.concat(chunks).equals(BODY)).toBe(true);
+    expect(refreshes.length).toBeGreaterThan(5);
+    expect(resumes.length).toBe(refreshes.length); // one resume per cut, none for the 403s themselves
+  });
+
+  it('a URL that stays 403 after refreshes fails with URL_EXPIRED, not in a loop', async () => {
+    attempts = [];
+    behaviour = (_req, res) => void res.writeHead(403).end();
+    let refreshed = 0;
+    await expect(download(`${base}/expired`, { refreshUrl: async () => ((refreshed += 1), `${base}/still-expired`) })).rejects.toMatchObject({ code: 'URL_EXPIRED' });
+    expect(refreshed).toBeLessThanOrEqual(3);
+  });
+
+  it('a connection that stalls (open, no bytes) is dropped after the stall timeout and resumed (N9)', async () => {
+    attempts = [];
+    behaviour = (req, res, n) => {
+      if (n > 1) return serve(req, res);
+      res.writeHead(200, { 'content-length': BODY.length });
+      res.write(BODY.subarray(0, 10_000)); // then nothing, socket left open
+    };
+    const started = Date.now();
+    const { bytes, resumes } = await download(`${base}/blob`, { stallTimeoutMs: 300 });
+    expect(bytes.equals(BODY)).toBe(true);
+    expect(resumes).toEqual([10_000]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('an object shorter than its descriptor fails with SIZE_MISMATCH, not 416 / DOWNLOAD_FAILED (N10)', async () => {
+    attempts = [];
+    const short = BODY.subarray(0, BODY.length - 1000);
+    behaviour = (req, res) => {
+      if (req.headers.range) return void res.writeHead(416, { 'content-range': `bytes */${short.length}` }).end();
+      res.writeHead(200, { 'content-length': short.length }).end(short);
+    };
+    await expect(download()).rejects.toMatchObject({ code: 'SIZE_MISMATCH', message: expect.stringMatching(/shorter than/) });
+  });
+
   it('gives up with DOWNLOAD_FAILED when no byte moves across attempts', async () => {
     attempts = [];
     behaviour = (req, res) => serve(req, res, { cutAfter: 0 });
