@@ -18,8 +18,9 @@ Usage:
   --direct            fetch from Harbor itself (HARBOR_URL), without a relay
   --json              print one JSON result object on stdout, nothing else
   --quiet, -q         print nothing but errors
-  --max-entries N     refuse layers with more tar entries (default 1000000; LAYER_RELAY_MAX_ENTRIES)
-  --max-bytes SIZE    refuse layers that expand past SIZE, e.g. 64G (default 64G; LAYER_RELAY_MAX_BYTES)
+  --max-entries N     refuse a layer with more tar entries; per layer (default 1000000; LAYER_RELAY_MAX_ENTRIES)
+  --max-bytes SIZE    refuse a layer that expands past SIZE, e.g. 64G; per layer, so an image of n
+                      layers may write up to n × SIZE (default 64G; LAYER_RELAY_MAX_BYTES)
   --timeout SECONDS   how long to wait for the relay to copy the image (default 1800)
 
 Settings come from the environment or a credentials file, never from the command line:

@@ -74,7 +74,9 @@ function apiError(status: number, body: unknown, url: URL): RelayError {
   const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
   if (status === 401) return relayErrorFrom(error, 'UNAUTHENTICATED', 'the relay wants credentials');
   const fallback: ErrorCode = status === 403 ? 'DENIED' : status === 404 ? 'NOT_FOUND' : status >= 500 ? 'RELAY_UNAVAILABLE' : 'INVALID_REQUEST';
-  return relayErrorFrom(error, fallback, `${redactUrl(url.href)} answered ${status}`);
+  // A relay's 404 carries its error body; a bare one means --relay names something else, often Harbor (h2 N19).
+  const notARelay = status === 404 && error === undefined ? '; is this a layer-relay? (--relay and LAYER_RELAY_URL name the relay, not Harbor)' : '';
+  return relayErrorFrom(error, fallback, `${redactUrl(url.href)} answered ${status}${notARelay}`);
 }
 
 function parseRelayUrl(value: string): URL {

@@ -87,6 +87,13 @@ describe('layer-relay get, end to end against the local relay and the registry s
     expect(result.stderr).toBe(`layer-relay: RELAY_UNAVAILABLE: cannot reach the relay at http://127.0.0.1:${closed}/: ECONNREFUSED\n  hint: is the relay running? check --relay or LAYER_RELAY_URL\n`);
   });
 
+  it('a --relay that is not a layer-relay (Harbor itself, 404 on /v1/pulls) gets "is this a layer-relay?" (N19)', async () => {
+    const { cwd } = cliWorkspace();
+    const result = await runCli(['get', fixtures['oci-plain'].ref, '-q', '-p', 'linux/amd64', '--relay', standIn.url], { cwd });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^layer-relay: NOT_FOUND: .*\/v1\/pulls answered 404; is this a layer-relay\?/);
+  });
+
   it('with --json a failure is one JSON object on stdout and nothing on stderr', async () => {
     const { cwd } = cliWorkspace();
     const result = await runCli(['get', `${standIn.host}/team/does-not-exist:v1`, '--direct', '--json'], { cwd, env: adminEnv });

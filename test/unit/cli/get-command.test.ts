@@ -72,6 +72,8 @@ describe('layer-relay get: command line', () => {
     expect(result.stdout).toContain('layer-relay get IMAGE');
     expect(result.stdout).toContain('Examples:');
     expect(result.stdout).toContain('--direct');
+    expect(result.stdout).toMatch(/--max-bytes SIZE .*per layer/s); // N13: the limits are not whole-image totals
+    expect(result.stdout).toContain('--force');
   });
 
   it('layer-relay --help lists get and serve with examples; no command is a usage error', async () => {
