@@ -137,7 +137,8 @@ function relayObserver(progress: Progress): { state: (record: { id: string; stat
   let last = '';
   return {
     state(record) {
-      if (record.state !== last) progress.line(`pull ${record.id}: ${record.state}`);
+      // The relay's answer is printed through the same escape as layer names: it is text from another machine.
+      if (record.state !== last) progress.line(`pull ${terminalText(record.id, 80)}: ${terminalText(record.state, 40)}`);
       last = record.state;
       if (record.state === 'running' && record.bytesTotal) progress.bytes('relay copying from Harbor', record.bytesDone ?? 0, record.bytesTotal);
     },
