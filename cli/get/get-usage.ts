@@ -11,7 +11,7 @@ Usage:
                       DIR is replaced as a whole, and only when everything verified and extracted:
                       on any failure it is left exactly as it was. A populated DIR is replaced
                       only when an earlier get wrote it (DIR/.layer-relay.json records the image);
-                      never /, a directory directly under / (/opt, /etc), $HOME or the working
+                      never /, a populated directory directly under / (/opt, /etc), $HOME or the working
                       directory or a parent of them, or a mount point (use a sub-directory).
   --force             replace a populated DIR that has no .layer-relay.json
   --relay URL         the relay to ask (default: LAYER_RELAY_URL)

@@ -18,7 +18,7 @@ export interface OutputGuard {
 
 /**
  * Refuses outputs whose replacement would destroy something that is clearly not an earlier copy:
- * a filesystem root or a directory directly under it (/opt, /etc, /usr), the home directory or one of
+ * a filesystem root or a populated directory directly under it (/opt, /etc, /usr), the home directory or one of
  * its parents, the working directory or one of its parents, a file or symlink, a mount point (rename(2)
  * over it fails with EBUSY), and a populated directory without layer-relay's marker unless --force.
  */
@@ -28,7 +28,6 @@ export async function checkOutputDirectory(dir: string, guard: OutputGuard): Pro
   const refuse = (why: string) => new RelayError('OUTPUT_REFUSED', `will not replace ${target}: ${why}`);
   const root = parse(target).root;
   if (root === target) throw refuse('it is a filesystem root');
-  if (dirname(target) === root) throw refuse(`it is directly under ${root} (a system directory such as /opt or /etc); use a directory below it, e.g. ${target}/app`);
   const fromTarget = relative(target, resolve(guard.cwd));
   if (fromTarget === '' || holds(fromTarget)) throw refuse('it holds the working directory');
   if (guard.home) {
@@ -41,7 +40,12 @@ export async function checkOutputDirectory(dir: string, guard: OutputGuard): Pro
   if (!info.isDirectory()) throw refuse(info.isSymbolicLink() ? 'it is a symlink' : 'it is not a directory');
   const parent = await lstat(dirname(target)).catch(() => undefined);
   if (parent !== undefined && parent.dev !== info.dev) throw refuse('it is a mount point; use a sub-directory of it (DIR is replaced by rename, which a mount point refuses)');
-  if (guard.force || (await readdir(target)).length === 0 || (await hasOutputMarker(target))) return;
+  if ((await readdir(target)).length === 0 || (await hasOutputMarker(target))) return;
+  // A populated directory directly under the root is a system one (/opt, /etc, /usr): --force does
+  // not reach it, so a slip of `-o /opt` for `-o /opt/app` cannot wipe it. `/app` is fine the first
+  // time (absent or empty) and from then on (it carries the marker).
+  if (dirname(target) === root) throw refuse(`it is a populated directory directly under ${root} (a system directory such as /opt or /etc); use a directory below it, e.g. ${target}/app`);
+  if (guard.force) return;
   throw refuse(`it is not empty and was not written by layer-relay (no ${OUTPUT_MARKER}); pass --force to replace it anyway`);
 }
 

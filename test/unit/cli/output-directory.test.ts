@@ -29,9 +29,14 @@ describe('checkOutputDirectory', () => {
     expect(await refusal(checkOutputDirectory(ws.root, { cwd: tmpdir(), home: ws.home, force: true }))).toMatch(/it holds the home directory/);
   });
 
-  it.each(['/opt', '/etc', '/usr', '/var', '/srv', '/newdir'])('refuses %s: a directory directly under /', async (dir) => {
+  it.each(['/opt', '/etc', '/usr', '/var'])('refuses %s, a populated directory directly under /, even with --force', async (dir) => {
     const ws = workspace();
-    expect(await refusal(checkOutputDirectory(dir, { cwd: ws.cwd, home: ws.home, force: true }))).toMatch(/directly under \//);
+    expect(await refusal(checkOutputDirectory(dir, { cwd: ws.cwd, home: ws.home, force: true }))).toMatch(/populated directory directly under \//);
+  });
+
+  it('takes a directory directly under / that does not exist yet (a container\'s /app): nothing is there to lose', async () => {
+    const ws = workspace();
+    await checkOutputDirectory(`/layer-relay-test-${process.pid}-absent`, { cwd: ws.cwd, home: ws.home, force: false });
   });
 
   it('refuses to replace a non-empty directory layer-relay did not write, unless --force', async () => {
