@@ -52,6 +52,12 @@ export const ERROR_CODES = {
   RELAY_UNAVAILABLE: { status: 502, retryable: true },
   DOWNLOAD_FAILED: { status: 502, retryable: true },
   OUTPUT_REFUSED: { status: 400, retryable: false },
+  /**
+   * Writing extracted or staged files to local disk failed (ENOSPC, EIO, EMFILE, EACCES...): the
+   * machine's fault, not the layer's, so never a verdict about the layer. Retryable unless the errno
+   * needs an operator (EACCES, EPERM, EROFS, ENAMETOOLONG); see shared/layer/filesystem-error.ts.
+   */
+  FILESYSTEM_ERROR: { status: 503, retryable: true },
   // Ours.
   CONFIG_INVALID: { status: 500, retryable: false },
   /** The object or record store (S3) failed or throttled; retrying later can help. */

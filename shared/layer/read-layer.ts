@@ -4,6 +4,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { extract, type Header } from 'tar-stream';
 import { RelayError, isRelayError } from '../errors.ts';
 import { decodeLayer } from './decode-layer.ts';
+import { filesystemError, isFilesystemError } from './filesystem-error.ts';
 import { safeEntryPath, unsafeEntry } from './safe-entry-path.ts';
 
 /** Limits against decompression bombs (field case J7): a small layer that expands without end. */
@@ -51,6 +52,10 @@ const MODE_MASK = 0o755;
 export async function readLayer(source: Readable, mediaType: string, visit: (entry: LayerEntry) => Promise<void>, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Promise<void> {
   const sourceDone = finished(source);
   sourceDone.catch(() => undefined); // observed below; a rejection must not go unhandled meanwhile
+  // Who raised an error decides its code: only the decoder and the tar parser speak for the layer.
+  const sourceFaults = new WeakSet<object>();
+  const visitFaults = new WeakSet<object>();
+  source.on('error', (err) => sourceFaults.add(err));
   const tar = extract();
   let entries = 0;
   const consume = (async () => {
@@ -61,7 +66,12 @@ export async function readLayer(source: Readable, mediaType: string, visit: (ent
       }
       // tar-stream entries are streamx streams: consumers get a Node Readable over the entry.
       const classified = classify(entry.header, Readable.from(entry as AsyncIterable<Buffer>));
-      if (classified !== undefined) await visit(classified);
+      if (classified !== undefined) {
+        await visit(classified).catch((err: unknown) => {
+          if (typeof err === 'object' && err !== null) visitFaults.add(err);
+          throw err;
+        });
+      }
       for await (const _ of entry as AsyncIterable<Buffer>) {
         // drains what the visitor left unread, so the parser can move on
       }
@@ -74,9 +84,17 @@ export async function readLayer(source: Readable, mediaType: string, visit: (ent
   try {
     const decoded = await decodeLayer(source, mediaType);
     await Promise.all([pipeline(decoded, expansionLimit(limits.maxTotalBytes), tar as unknown as NodeJS.WritableStream), consume, sourceDone]);
-  } catch (err) {
+  } catch (caught) {
     tar.destroy();
-    if (!isRelayError(err) && !source.destroyed) {
+    // The first rejection can be an echo: a visitor's failed write destroys the entry stream, and so
+    // the parser, with an error of its own. The visitor's error is the real one.
+    const visited = await consume.then(() => undefined, (err: unknown) => err);
+    const err = typeof visited === 'object' && visited !== null && visitFaults.has(visited) ? visited : caught;
+    if (isRelayError(err) || (typeof err === 'object' && err !== null && (visitFaults.has(err) || sourceFaults.has(err)))) {
+      source.destroy();
+      throw isFilesystemError(err) ? filesystemError(err) : err;
+    }
+    if (!source.destroyed) {
       // A format fault in bytes that may not verify: read on, so the digest decides (D2).
       source.unpipe();
       source.resume();
@@ -84,7 +102,7 @@ export async function readLayer(source: Readable, mediaType: string, visit: (ent
       if (isRelayError(verdict)) throw verdict;
     }
     source.destroy();
-    throw asLayerError(err);
+    throw layerInvalid(err);
   }
 }
 
@@ -152,7 +170,6 @@ function expansionLimit(max: number): Transform {
 }
 
 /** Decoder and tar parser faults are the layer's: LAYER_INVALID, the original kept as cause. */
-function asLayerError(err: unknown): unknown {
-  if (isRelayError(err)) return err;
+function layerInvalid(err: unknown): RelayError {
   return new RelayError('LAYER_INVALID', `the layer is not a readable tar stream: ${(err as Error).message ?? String(err)}`, { cause: err });
 }

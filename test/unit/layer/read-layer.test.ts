@@ -1,0 +1,50 @@
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pack, type Header } from 'tar-stream';
+import { describe, expect, it } from 'vitest';
+import { readLayer } from '../../../shared/layer/read-layer.ts';
+
+type Entry = Partial<Header> & { name: string; body?: string | Buffer };
+const TAR = 'application/vnd.oci.image.layer.v1.tar';
+
+async function tarOf(entries: Entry[]): Promise<Buffer> {
+  const p = pack();
+  for (const { body, ...header } of entries) p.entry(header, body ?? '');
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of p) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const errno = (code: string, syscall: string) => Object.assign(new Error(`${code}: simulated, ${syscall}`), { code, syscall, errno: -1 });
+
+describe('readLayer: whose fault an error is', () => {
+  it('a disk that fills while the visitor writes is FILESYSTEM_ERROR, retryable, never LAYER_INVALID', async () => {
+    const layer = Readable.from([await tarOf([{ name: 'big', body: Buffer.alloc(256 * 1024, 1) }])]);
+    // /dev/full answers every write with ENOSPC: a real full disk, from the kernel.
+    const failure = readLayer(layer, TAR, async (entry) => {
+      if (entry.kind === 'file') await pipeline(entry.body, createWriteStream('/dev/full'));
+    });
+    await expect(failure).rejects.toMatchObject({ code: 'FILESYSTEM_ERROR', retryable: true, message: expect.stringContaining('ENOSPC') });
+  });
+
+  it.each([
+    ['EIO', true],
+    ['EMFILE', true],
+    ['EACCES', false],
+    ['EROFS', false],
+    ['ENAMETOOLONG', false],
+  ])('%s from the visitor is FILESYSTEM_ERROR (retryable: %s)', async (code, retryable) => {
+    const layer = Readable.from([await tarOf([{ name: 'a', body: 'x' }, { name: 'b', body: 'y' }])]);
+    const failure = readLayer(layer, TAR, async () => {
+      throw errno(code, 'open');
+    });
+    await expect(failure).rejects.toMatchObject({ code: 'FILESYSTEM_ERROR', retryable });
+  });
+
+  it('a parser fault is still LAYER_INVALID', async () => {
+    const garbage = Buffer.alloc(1024, 0x41);
+    await expect(readLayer(Readable.from([garbage]), TAR, async () => undefined)).rejects.toMatchObject({ code: 'LAYER_INVALID' });
+  });
+});

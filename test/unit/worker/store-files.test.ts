@@ -1,0 +1,50 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BlobStore } from '../../../shared/blob-store.ts';
+import { digestOf } from '../../../shared/digest.ts';
+import { silentLogger } from '../../../shared/log.ts';
+import { FileBlobStore } from '../../../shared/store/file-blob-store.ts';
+import type { StagingArea, StagingStore } from '../../../shared/store/staging-area.ts';
+import { lastingLayerFiles } from '../../../functions/worker/known-layer-files.ts';
+import { createLayerFiles } from '../../../functions/worker/store-files.ts';
+import { craftTar } from '../../integration/files/push-crafted-layer.ts';
+
+const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+let root: string;
+let store: FileBlobStore;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'store-files-'));
+  store = await FileBlobStore.open({ root, publicBaseUrl: 'http://127.0.0.1:8080' });
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+/** The store, with a staging area whose disk is full (every write answers ENOSPC, as /dev/full does). */
+function fullDisk(inner: FileBlobStore): BlobStore & StagingStore {
+  const staging: StagingArea = {
+    async stage(source) {
+      await pipeline(source, createWriteStream('/dev/full'));
+      throw new Error('unreachable: /dev/full accepted a write');
+    },
+    publish: async () => undefined,
+    discard: async () => undefined,
+  };
+  return Object.assign(Object.create(inner) as FileBlobStore, { openStaging: () => staging });
+}
+
+describe('the worker files step', () => {
+  it('a full staging disk is a retryable FILESYSTEM_ERROR that is never remembered as a verdict on the layer', async () => {
+    const bytes = gzipSync(await craftTar([{ name: 'bin/app', body: Buffer.alloc(200_000, 7) }]));
+    const layer = { digest: digestOf(bytes), size: bytes.length, mediaType: GZIP };
+    const files = createLayerFiles(layer, { store: fullDisk(store), log: silentLogger });
+    files.tee(Readable.from([bytes])).resume();
+    const outcome = files.finish();
+    await expect(outcome).rejects.toMatchObject({ code: 'FILESYSTEM_ERROR', retryable: true });
+    expect(lastingLayerFiles({ files: undefined, filesError: { code: 'FILESYSTEM_ERROR', message: 'ENOSPC' } })).toBeUndefined();
+  });
+});
