@@ -5,6 +5,7 @@ import type { Digest } from '../../shared/digest.ts';
 import { RelayError, isRelayError, type ErrorCode } from '../../shared/errors.ts';
 import { compressionOf } from '../../shared/layer/decode-layer.ts';
 import { readLayer, type ExtractLimits } from '../../shared/layer/read-layer.ts';
+import { VirtualTree } from '../../shared/layer/virtual-tree.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { ObjectKind } from '../../shared/object-key.ts';
 import type { FileRecord, PullRecord } from '../../shared/pull-record.ts';
@@ -25,8 +26,15 @@ const CONTENT_CODES: ReadonlySet<ErrorCode> = new Set(['UNSAFE_ENTRY', 'LAYER_IN
 /** The outcome recorded on the pull: the files, or why there are none. */
 export type FilesOutcome = Pick<PullRecord, 'files' | 'filesError'>;
 
-/** A regular file of the layer, staged (hashed while it streamed); hard links share their target's staged file. */
+/** A regular file of the layer, staged (hashed while it streamed); hard links share their target's. */
 interface LayerFile {
+  mode: number;
+  /** Set once its bytes are staged; a file still unset when the layer ends cannot exist (the visitor awaits it). */
+  staged: StagedFile | undefined;
+}
+
+/** A listed file: its path and staged bytes. */
+interface ListedFile {
   path: string;
   mode: number;
   staged: StagedFile;
@@ -60,29 +68,44 @@ export function createLayerFiles(layer: BlobDescriptor, options: { store: BlobSt
   const { store } = options;
   const limits = options.limits ?? FILES_LIMITS;
   const staging = createStagingArea(store, options.stagingParent);
-  let teed: Promise<LayerFile[]> | undefined;
+  let teed: Promise<ListedFile[]> | undefined;
 
-  const stage = async (source: Readable): Promise<LayerFile[]> => {
+  const stage = async (source: Readable): Promise<ListedFile[]> => {
     if (compressionOf(layer.mediaType) === undefined) {
       source.resume();
       throw new RelayError('LAYER_INVALID', `media type ${layer.mediaType} is not a tar layer; no files to list`);
     }
-    const byPath = new Map<string, LayerFile>();
+    // The host's rules, from the same model (virtual-tree.ts): nothing lies below a single layer.
+    const tree = new VirtualTree<LayerFile>();
     await readLayer(source, layer.mediaType, async (entry) => {
-      if (entry.kind === 'file') {
-        byPath.set(entry.path, { path: entry.path, mode: entry.mode, staged: await staging.stage(entry.body) });
-      } else if (entry.kind === 'hardlink') {
-        const target = byPath.get(entry.target);
-        if (!target) throw new RelayError('LAYER_INVALID', `hard link "${entry.path}" names "${entry.target}", which is not a regular file before it`);
-        byPath.set(entry.path, { ...target, path: entry.path });
-      } else if (entry.kind !== 'directory') {
-        byPath.delete(entry.path); // a later symlink, whiteout or device at the path replaces the file
+      switch (entry.kind) {
+        case 'file': {
+          const file: LayerFile = { mode: entry.mode, staged: undefined };
+          await tree.place(entry.path, 'file', file); // refused before a byte is staged
+          file.staged = await staging.stage(entry.body);
+          return;
+        }
+        case 'hardlink':
+          await tree.hardlink(entry.path, entry.target); // shares the target's staged file
+          return;
+        case 'directory':
+        case 'symlink':
+          await tree.place(entry.path, entry.kind);
+          return;
+        case 'whiteout':
+          await tree.whiteout(entry.path);
+          return;
+        case 'opaque':
+          await tree.opaque(entry.path);
+          return;
+        case 'skipped':
+          return; // the host writes nothing for it either: a file already at the path stays
       }
     }, limits);
-    return [...byPath.values()];
+    return tree.files().map(({ path, payload }) => ({ path, mode: payload!.mode, staged: payload!.staged! }));
   };
 
-  const commit = async (files: LayerFile[]): Promise<FilesOutcome> => {
+  const commit = async (files: ListedFile[]): Promise<FilesOutcome> => {
     const published = new Set<StagedFile>();
     for (const { staged } of files) {
       if (published.has(staged)) continue; // a hard link to a file already published

@@ -5,7 +5,7 @@ import { extract, type Header } from 'tar-stream';
 import { RelayError, isRelayError } from '../errors.ts';
 import { decodeLayer } from './decode-layer.ts';
 import { filesystemError, isFilesystemError } from './filesystem-error.ts';
-import { safeEntryPath, unsafeEntry } from './safe-entry-path.ts';
+import { checkPathShape, safeEntryPath, unsafeEntry } from './safe-entry-path.ts';
 
 /** Limits against decompression bombs (field case J7): a small layer that expands without end. */
 export interface ExtractLimits {
@@ -13,7 +13,15 @@ export interface ExtractLimits {
   maxEntries: number;
   /** Bytes of the decompressed tar stream: file data, headers and padding together. */
   maxTotalBytes: number;
+  /** Path components of any entry (default DEFAULT_MAX_DEPTH): deep paths make every file system call on them slower (h2 B7). */
+  maxDepth?: number;
 }
+
+/**
+ * Deepest entry path accepted, in components. Real layers stay far below (deep node_modules trees:
+ * ~40); 1,000 entries 1,500 directories deep kept extraction busy for minutes (h2 B7).
+ */
+export const DEFAULT_MAX_DEPTH = 256;
 
 /**
  * Far above a real artifact or base image (Debian's rootfs: ~10k entries, < 1 GiB), far below what
@@ -66,6 +74,7 @@ export async function readLayer(source: Readable, mediaType: string, visit: (ent
       }
       // tar-stream entries are streamx streams: consumers get a Node Readable over the entry.
       const classified = classify(entry.header, Readable.from(entry as AsyncIterable<Buffer>));
+      if (classified !== undefined) checkPathShape(classified.path, limits.maxDepth ?? DEFAULT_MAX_DEPTH);
       if (classified !== undefined) {
         await visit(classified).catch((err: unknown) => {
           if (typeof err === 'object' && err !== null) visitFaults.add(err);

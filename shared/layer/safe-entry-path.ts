@@ -17,6 +17,25 @@ export function safeEntryPath(name: string): string | undefined {
   return normalised.replace(/\/+$/, '').replace(/^\.\//, '');
 }
 
+/** Longest name of one path component: NAME_MAX on Linux file systems (bytes); longer names cannot be created. */
+export const MAX_NAME_BYTES = 255;
+
+/**
+ * Refuses a normalised entry path that no host could extract: a component longer than NAME_MAX
+ * (LAYER_INVALID: the host failed with ENAMETOOLONG while the worker, which stages by digest,
+ * listed it), or more than `maxDepth` components (LIMIT_EXCEEDED, J7). Both consumers run it before
+ * their own work, so they agree.
+ */
+export function checkPathShape(path: string, maxDepth: number): void {
+  const names = path.split('/');
+  if (names.length > maxDepth) {
+    throw new RelayError('LIMIT_EXCEEDED', `layer entry "${printable(path)}" is ${names.length} directories deep, more than the limit of ${maxDepth}`, { details: { limit: 'maxDepth', value: maxDepth } });
+  }
+  if (names.some((name) => Buffer.byteLength(name) > MAX_NAME_BYTES)) {
+    throw new RelayError('LAYER_INVALID', `layer entry "${printable(path)}" has a name longer than ${MAX_NAME_BYTES} bytes, which Linux file systems cannot hold`, { details: { entry: printable(path) } });
+  }
+}
+
 /** The UNSAFE_ENTRY error for entry `name`; names are cut so a hostile layer cannot flood a terminal. */
 export function unsafeEntry(name: string, why: string): RelayError {
   return new RelayError('UNSAFE_ENTRY', `layer entry "${printable(name)}" ${why}; the layer was refused`, { details: { entry: printable(name) } });
