@@ -5,6 +5,7 @@ import { extract, type Header } from 'tar-stream';
 import { RelayError, isRelayError } from '../errors.ts';
 import { decodeLayer } from './decode-layer.ts';
 import { filesystemError, isFilesystemError } from './filesystem-error.ts';
+import { endAtArchiveMarker } from './tar-end-marker.ts';
 import { checkPathShape, safeEntryPath, unsafeEntry } from './safe-entry-path.ts';
 
 /** Limits against decompression bombs (field case J7): a small layer that expands without end. */
@@ -64,7 +65,7 @@ export async function readLayer(source: Readable, mediaType: string, visit: (ent
   const sourceFaults = new WeakSet<object>();
   const visitFaults = new WeakSet<object>();
   source.on('error', (err) => sourceFaults.add(err));
-  const tar = extract();
+  const tar = endAtArchiveMarker(extract());
   let entries = 0;
   const consume = (async () => {
     for await (const entry of tar) {

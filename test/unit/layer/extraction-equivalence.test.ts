@@ -93,4 +93,11 @@ describe('the host and the worker apply one set of extraction rules', () => {
     if ('error' in expected) expect(host).toEqual(expected);
     else expect('files' in host ? host.files.map(([path]) => path) : host).toEqual([...expected.files].sort());
   });
+
+  it('entries after the end-of-archive marker: both refuse the layer (h2 B6)', async () => {
+    const tar = Buffer.concat([await craftTar([{ name: 'hello.txt', body: 'hi' }]), await craftTar([{ name: 'HIDDEN-after-eof', body: 'x' }])]);
+    const [host, worker] = await Promise.all([onHost(tar), onWorker(tar)]);
+    expect(host).toEqual({ error: 'LAYER_INVALID' });
+    expect(worker).toEqual(host);
+  });
 });

@@ -48,3 +48,33 @@ describe('readLayer: whose fault an error is', () => {
     await expect(readLayer(Readable.from([garbage]), TAR, async () => undefined)).rejects.toMatchObject({ code: 'LAYER_INVALID' });
   });
 });
+
+describe('readLayer: the end-of-archive marker (h2 B6)', () => {
+  const names = async (bytes: Buffer) => {
+    const seen: string[] = [];
+    await readLayer(Readable.from([bytes]), TAR, async (entry) => {
+      seen.push(entry.path);
+    });
+    return seen;
+  };
+
+  it('refuses entries hidden after the marker, which GNU tar and Go\'s archive/tar never see', async () => {
+    const first = await tarOf([{ name: 'hello.txt', body: 'hi' }]);
+    const hidden = await tarOf([{ name: 'HIDDEN-after-eof', body: 'x' }]);
+    await expect(names(Buffer.concat([first, hidden]))).rejects.toMatchObject({ code: 'LAYER_INVALID', message: expect.stringContaining('after the end-of-archive marker') });
+  });
+
+  it('accepts zero padding after the marker (tar writers pad to their record size)', async () => {
+    const tar = await tarOf([{ name: 'a', body: 'a' }]);
+    expect(await names(Buffer.concat([tar, Buffer.alloc(10 * 1024)]))).toEqual(['a']);
+  });
+
+  it('still reads to the end, so a digest check on the source decides first (D3)', async () => {
+    const { verifyDigest } = await import('../../../shared/verify-digest.ts');
+    const { digestOf } = await import('../../../shared/digest.ts');
+    const tar = await tarOf([{ name: 'a', body: 'a' }]);
+    const tampered = Buffer.concat([tar, Buffer.from('junk'.repeat(200))]);
+    const source = Readable.from([tampered]).pipe(verifyDigest(digestOf(tar), tampered.length));
+    await expect(readLayer(source, TAR, async () => undefined)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+  });
+});
