@@ -60,6 +60,11 @@ export interface BlobRecord {
   files?: FileRecord[];
   /** Why the layer's files cannot be listed (a verdict about its content, so it holds for every pull). */
   filesError?: { code: ErrorCode; message: string };
+  /**
+   * The compression the pull that recorded `files` / `filesError` declared: the verdict depends on it
+   * as much as on the bytes, so it is reused only by pulls that declare the same (known-layer-files.ts).
+   */
+  filesCompression?: 'gzip' | 'zstd' | 'none';
 }
 
 /**
@@ -77,6 +82,7 @@ export function mergeBlobRecord(current: BlobRecord | undefined, blob: BlobRecor
     repositories,
     ...(listing?.files === undefined ? {} : { files: listing.files }),
     ...(listing?.filesError === undefined ? {} : { filesError: listing.filesError }),
+    ...(listing?.filesCompression === undefined ? {} : { filesCompression: listing.filesCompression }),
   };
 }
 

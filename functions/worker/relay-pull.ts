@@ -73,7 +73,7 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
   //    A single-layer artifact's files are staged from the same stream (store-files.ts), unless an
   //    earlier pull of the layer recorded them already.
   const only = resolved.layers.length === 1 ? resolved.layers[0]! : undefined;
-  const known = only ? knownLayerFiles(await deps.records.getBlob(only.digest)) : undefined;
+  const known = only ? knownLayerFiles(await deps.records.getBlob(only.digest), only.mediaType) : undefined;
   const files = only && !known ? createLayerFiles(only, { store: deps.store, log }) : undefined;
   let listing: FilesOutcome | undefined = known;
   try {
@@ -95,7 +95,7 @@ export async function relayPull(deps: RelayPullDeps, message: PullMessage): Prom
     // Only now, with the layer verified and stored, may anything go under files/.
     if (only && files) {
       listing = await files.finish();
-      const lasting = lastingLayerFiles(listing);
+      const lasting = lastingLayerFiles(listing, only.mediaType);
       if (lasting) await deps.records.putBlob({ digest: only.digest, size: only.size, repositories: [], ...lasting });
     }
   } finally {

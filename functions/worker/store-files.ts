@@ -73,7 +73,7 @@ export function createLayerFiles(layer: BlobDescriptor, options: { store: BlobSt
   const stage = async (source: Readable): Promise<ListedFile[]> => {
     if (compressionOf(layer.mediaType) === undefined) {
       source.resume();
-      throw new RelayError('LAYER_INVALID', `media type ${layer.mediaType} is not a tar layer; no files to list`);
+      throw notATar(layer);
     }
     // The host's rules, from the same model (virtual-tree.ts): nothing lies below a single layer.
     const tree = new VirtualTree<LayerFile>();
@@ -151,6 +151,7 @@ export function createLayerFiles(layer: BlobDescriptor, options: { store: BlobSt
           if (isRelayError(err) && CONTENT_CODES.has(err.code)) throw err;
           return undefined;
         });
+        if (staged === undefined && compressionOf(layer.mediaType) === undefined) throw notATar(layer); // no need to read it back
         staged ??= await stage(await openStored(store, layer));
         return await commit(staged);
       } catch (err) {
@@ -168,6 +169,11 @@ export function createLayerFiles(layer: BlobDescriptor, options: { store: BlobSt
     },
   };
   return files;
+}
+
+/** The verdict on a layer whose media type names no tar: nothing to list, whatever its bytes. */
+function notATar(layer: BlobDescriptor): RelayError {
+  return new RelayError('LAYER_INVALID', `media type ${layer.mediaType} is not a tar layer; no files to list`);
 }
 
 /** A store that can stream an object itself (FileBlobStore does); others are read via a signed URL. */

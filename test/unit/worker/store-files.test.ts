@@ -45,6 +45,6 @@ describe('the worker files step', () => {
     files.tee(Readable.from([bytes])).resume();
     const outcome = files.finish();
     await expect(outcome).rejects.toMatchObject({ code: 'FILESYSTEM_ERROR', retryable: true });
-    expect(lastingLayerFiles({ files: undefined, filesError: { code: 'FILESYSTEM_ERROR', message: 'ENOSPC' } })).toBeUndefined();
+    expect(lastingLayerFiles({ files: undefined, filesError: { code: 'FILESYSTEM_ERROR', message: 'ENOSPC' } }, GZIP)).toBeUndefined();
   });
 });
