@@ -120,7 +120,9 @@ export function createLayerFiles(layer: BlobDescriptor, options: { store: BlobSt
   const notListed = (err: unknown): FilesOutcome => {
     const error = isRelayError(err) ? err : new RelayError('INTERNAL', 'internal error while listing the layer files', { cause: err });
     options.log.warn('layer files not listed', { digest: layer.digest, code: error.code, message: error.message });
-    return { files: undefined, filesError: { code: error.code, message: error.message } };
+    // The host's flags (--max-entries...) do not reach the worker, whose limits are fixed: say what helps (h2 N17).
+    const message = error.code === 'LIMIT_EXCEEDED' ? `${error.message}; the relay lists files only for layers within its fixed limits (${limits.maxEntries} entries, ${limits.maxTotalBytes} bytes); fetch the layer with \`layer-relay get\` instead` : error.message;
+    return { files: undefined, filesError: { code: error.code, message } };
   };
 
   const files: LayerFiles = {

@@ -71,7 +71,7 @@ export async function readLayer(source: Readable, mediaType: string, visit: (ent
     for await (const entry of tar) {
       entries += 1;
       if (entries > limits.maxEntries) {
-        throw new RelayError('LIMIT_EXCEEDED', `layer has more than ${limits.maxEntries} entries (the limit; raise it with --max-entries or LAYER_RELAY_MAX_ENTRIES if the layer is genuine)`, { details: { limit: 'maxEntries', value: limits.maxEntries } });
+        throw new RelayError('LIMIT_EXCEEDED', `layer has more than ${limits.maxEntries} entries (the limit)`, { details: { limit: 'maxEntries', value: limits.maxEntries } });
       }
       // tar-stream entries are streamx streams: consumers get a Node Readable over the entry.
       const classified = classify(entry.header, Readable.from(entry as AsyncIterable<Buffer>));
@@ -171,7 +171,7 @@ function expansionLimit(max: number): Transform {
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       seen += chunk.length;
       if (seen > max) {
-        callback(new RelayError('LIMIT_EXCEEDED', `layer expands to more than ${max} bytes (the limit; raise it with --max-bytes or LAYER_RELAY_MAX_BYTES if the layer is genuine)`, { details: { limit: 'maxTotalBytes', value: max } }));
+        callback(new RelayError('LIMIT_EXCEEDED', `layer expands to more than ${max} bytes (the limit)`, { details: { limit: 'maxTotalBytes', value: max } }));
         return;
       }
       callback(null, chunk);

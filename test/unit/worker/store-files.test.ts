@@ -48,3 +48,15 @@ describe('the worker files step', () => {
     expect(lastingLayerFiles({ files: undefined, filesError: { code: 'FILESYSTEM_ERROR', message: 'ENOSPC' } }, GZIP)).toBeUndefined();
   });
 });
+
+describe('the worker files limits (h2 N17)', () => {
+  it('a layer past them gets LIMIT_EXCEEDED that points to layer-relay get, not to CLI flags that never reach the worker', async () => {
+    const bytes = gzipSync(await craftTar(Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, body: 'x' }))));
+    const files = createLayerFiles({ digest: digestOf(bytes), size: bytes.length, mediaType: GZIP }, { store, log: silentLogger, limits: { maxEntries: 2, maxTotalBytes: 1e9 } });
+    files.tee(Readable.from([bytes])).resume();
+    const { filesError } = await files.finish();
+    expect(filesError).toMatchObject({ code: 'LIMIT_EXCEEDED', message: expect.stringContaining('layer has more than 2 entries') });
+    expect(filesError!.message).toContain('layer-relay get');
+    expect(filesError!.message).not.toMatch(/--max|LAYER_RELAY_MAX/);
+  });
+});
