@@ -119,7 +119,8 @@ export function createLayerFiles(layer: BlobDescriptor, options: { store: BlobSt
 
   const notListed = (err: unknown): FilesOutcome => {
     const error = isRelayError(err) ? err : new RelayError('INTERNAL', 'internal error while listing the layer files', { cause: err });
-    options.log.warn('layer files not listed', { digest: layer.digest, code: error.code, message: error.message });
+    const level = CONTENT_CODES.has(error.code) ? 'warn' : 'error'; // a verdict on the layer, or an operator's problem
+    options.log[level]('layer files not listed', { digest: layer.digest, code: error.code, message: error.message });
     // The host's flags (--max-entries...) do not reach the worker, whose limits are fixed: say what helps (h2 N17).
     const message = error.code === 'LIMIT_EXCEEDED' ? `${error.message}; the relay lists files only for layers within its fixed limits (${limits.maxEntries} entries, ${limits.maxTotalBytes} bytes); fetch the layer with \`layer-relay get\` instead` : error.message;
     return { files: undefined, filesError: { code: error.code, message } };
@@ -148,16 +149,21 @@ export function createLayerFiles(layer: BlobDescriptor, options: { store: BlobSt
 
     async finish() {
       try {
-        // A content fault seen on the tee is final; a copy cut short (the store had the blob) is not.
+        // A content fault or a staging-disk fault seen on the tee is final (reading the layer back
+        // would meet the same); a copy cut short (the store had the blob) is not.
         let staged = await teed?.catch((err: unknown) => {
-          if (isRelayError(err) && CONTENT_CODES.has(err.code)) throw err;
+          if (isRelayError(err) && (CONTENT_CODES.has(err.code) || err.code === 'FILESYSTEM_ERROR')) throw err;
           return undefined;
         });
         if (staged === undefined && compressionOf(layer.mediaType) === undefined) throw notATar(layer); // no need to read it back
         staged ??= await stage(await openStored(store, layer));
         return await commit(staged);
       } catch (err) {
-        if (isRelayError(err) && !CONTENT_CODES.has(err.code) && err.retryable) throw err; // a store fault: let the pull retry
+        // A store fault: let the pull retry (the store is needed for the layer anyway). A full or
+        // failing staging disk is not the layer's fault and must not fail the pull of a layer that
+        // is stored and verified (hosts' `get` needs only that): the pull is done without `files`,
+        // and as the fault is not remembered (known-layer-files.ts), the next pull lists them.
+        if (isRelayError(err) && err.code !== 'FILESYSTEM_ERROR' && !CONTENT_CODES.has(err.code) && err.retryable) throw err;
         return notListed(err);
       } finally {
         await files.discard();
