@@ -3,9 +3,11 @@ import { z } from 'zod';
 import type { AuthMode } from './auth/access-control.ts';
 import { resolveAccessSettings } from './auth/access-settings.ts';
 import type { ApiToken } from './auth/api-tokens.ts';
+import { envInteger } from './env-integer.ts';
 import { RelayError } from './errors.ts';
 import { parsePlatform, type Platform } from './platform.ts';
 import { DEFAULT_MAX_BLOB_BYTES, DEFAULT_MAX_LAYERS, type PullLimits } from './pull-limits.ts';
+import { readEnv } from './read-env.ts';
 import { isForbiddenHost } from './registry/forbidden-host.ts';
 
 /** Signed URLs live 15 minutes unless configured: long enough for a large download to start, short enough to leak little. */
@@ -61,11 +63,12 @@ export interface RelayConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positive = z.coerce.number().int().positive();
+/** S3 presigned URLs live at most 7 days (SigV4), so neither does a signed URL of ours. */
+const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
 
+/** Every field optional or defaulted: readEnv reads a value that does not parse as unset and goes on. */
 const EnvSchema = z.object({
-  HARBOR_URL: z.url({ protocol: /^https?$/, error: 'HARBOR_URL must be an http(s) URL, e.g. https://harbor.example.com' }),
+  HARBOR_URL: z.url({ protocol: /^https?$/, error: 'HARBOR_URL must be an http(s) URL, e.g. https://harbor.example.com' }).optional(),
   HARBOR_USERNAME: z.string().optional(),
   HARBOR_PASSWORD: z.string().optional(),
   HARBOR_CREDENTIALS_PARAMETER: z.string().regex(/^[a-zA-Z0-9_.\/-]{1,2048}$/, 'HARBOR_CREDENTIALS_PARAMETER must be an SSM parameter name, e.g. /layer-relay/harbor').optional(),
@@ -77,31 +80,28 @@ const EnvSchema = z.object({
   RELAY_STORE: z.string().default(DEFAULT_STORE),
   RELAY_QUEUE: z.string().optional(),
   HOST: z.string().default('127.0.0.1'),
-  PORT: port.default(8080),
-  RELAY_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  RELAY_URL_TTL: positive.max(7 * 24 * 3600, 'RELAY_URL_TTL is at most 7 days (S3 presigned URL limit)').default(DEFAULT_URL_TTL_SECONDS),
+  PORT: envInteger('PORT', 0, 65535).default(8080),
+  RELAY_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'RELAY_PUBLIC_URL must be an http(s) URL, e.g. https://relay.example.com' }).optional(),
+  RELAY_URL_TTL: envInteger('RELAY_URL_TTL', 1, MAX_URL_TTL_SECONDS, 'seconds; 7 days is the S3 presigned URL limit').default(DEFAULT_URL_TTL_SECONDS),
   RELAY_AUTH: z.enum(['none', 'harbor', 'token'], { error: 'RELAY_AUTH must be harbor, token or none' }).optional(),
   RELAY_TOKENS: z.string().optional(),
   RELAY_TOKENS_FILE: z.string().optional(),
   RELAY_WEBHOOK_PLATFORMS: z.string().default('linux/amd64'),
-  RELAY_MAX_LAYERS: positive.max(10_000).default(DEFAULT_MAX_LAYERS),
-  RELAY_MAX_BLOB_BYTES: positive.default(DEFAULT_MAX_BLOB_BYTES),
-  RELAY_WEBHOOK_SECRET: z.string().min(16).optional(),
-  RELAY_MAX_ATTEMPTS: positive.max(100).default(DEFAULT_MAX_ATTEMPTS),
-  RELAY_WORKER_CONCURRENCY: positive.max(64).default(DEFAULT_WORKER_CONCURRENCY),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  RELAY_MAX_LAYERS: envInteger('RELAY_MAX_LAYERS', 1, 10_000).default(DEFAULT_MAX_LAYERS),
+  RELAY_MAX_BLOB_BYTES: envInteger('RELAY_MAX_BLOB_BYTES', 1, undefined, 'bytes').default(DEFAULT_MAX_BLOB_BYTES),
+  RELAY_WEBHOOK_SECRET: z.string().min(16, 'RELAY_WEBHOOK_SECRET must be at least 16 characters (Harbor sends it in the Authorization header)').optional(),
+  RELAY_MAX_ATTEMPTS: envInteger('RELAY_MAX_ATTEMPTS', 1, 100).default(DEFAULT_MAX_ATTEMPTS),
+  RELAY_WORKER_CONCURRENCY: envInteger('RELAY_WORKER_CONCURRENCY', 1, 64).default(DEFAULT_WORKER_CONCURRENCY),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'LOG_LEVEL must be debug, info, warn or error' }).default('info'),
 });
 
 /** Reads and validates the environment once; every problem is reported in one CONFIG_INVALID error. */
 export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): RelayConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = EnvSchema.safeParse(cleaned);
-  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`);
-  if (!parsed.success) throw configError(problems);
-  const e = parsed.data;
+  const problems: string[] = [];
+  const { values: e, invalid } = readEnv(EnvSchema, cleaned, problems);
 
-  const url = new URL(e.HARBOR_URL);
-  if (url.pathname !== '/' || url.search !== '' || url.username !== '') problems.push('HARBOR_URL: give only scheme, host and port, e.g. https://harbor.example.com');
+  const url = parseHarborUrl(e.HARBOR_URL, invalid.has('HARBOR_URL'), problems);
   if ((e.HARBOR_USERNAME === undefined) !== (e.HARBOR_PASSWORD === undefined)) {
     problems.push('HARBOR_USERNAME and HARBOR_PASSWORD: set both, or neither for anonymous pulls');
   }
@@ -114,21 +114,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const records = parseRecords(e.RELAY_RECORDS, store, queue, problems);
   if ((store.kind === 's3' || queue.kind === 'sqs') && e.AWS_REGION === undefined) problems.push('AWS_REGION: required with an s3:// store or an SQS queue (Lambda sets it)');
   const publicHost = e.RELAY_PUBLIC_URL === undefined ? e.HOST : new URL(e.RELAY_PUBLIC_URL).hostname.replace(/^\[(.*)\]$/, '$1');
-  const access = resolveAccessSettings(
-    {
-      requested: e.RELAY_AUTH,
-      tokens: e.RELAY_TOKENS,
-      tokensFile: e.RELAY_TOKENS_FILE,
-      host: e.HOST,
-      hostLoopback: isLoopback(e.HOST),
-      publicLoopback: isLoopback(publicHost),
-      lambda: cleaned.AWS_LAMBDA_FUNCTION_NAME !== undefined,
-      fileStore: store.kind === 'file',
-    },
-    problems,
-  );
+  // With RELAY_AUTH unreadable, the mode's own checks would only guess at what was meant.
+  const access = invalid.has('RELAY_AUTH')
+    ? { auth: 'harbor' as const }
+    : resolveAccessSettings(
+        {
+          requested: e.RELAY_AUTH,
+          tokens: e.RELAY_TOKENS,
+          tokensFile: e.RELAY_TOKENS_FILE,
+          host: e.HOST,
+          hostLoopback: isLoopback(e.HOST),
+          publicLoopback: isLoopback(publicHost),
+          lambda: cleaned.AWS_LAMBDA_FUNCTION_NAME !== undefined,
+          fileStore: store.kind === 'file',
+        },
+        problems,
+      );
   const webhookPlatforms = parseWebhookPlatforms(e.RELAY_WEBHOOK_PLATFORMS, problems);
-  if (problems.length > 0) throw configError(problems);
+  if (problems.length > 0 || url === undefined) throw configError(problems);
 
   return {
     harbor: {
@@ -154,6 +157,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: e.RELAY_WORKER_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** HARBOR_URL: required, and only scheme, host and port (the relay adds /v2/ and /service/token itself). */
+function parseHarborUrl(value: string | undefined, unparsable: boolean, problems: string[]): URL | undefined {
+  if (value === undefined) {
+    if (!unparsable) problems.push('HARBOR_URL: required: the Harbor to relay from, e.g. https://harbor.example.com');
+    return undefined;
+  }
+  const url = new URL(value);
+  if (url.pathname !== '/' || url.search !== '' || url.username !== '') problems.push('HARBOR_URL: give only scheme, host and port, e.g. https://harbor.example.com');
+  return url;
 }
 
 /** RELAY_WEBHOOK_PLATFORMS: comma-separated `os/arch[/variant]`. */

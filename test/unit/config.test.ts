@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.ts';
 
+/** The problems of the CONFIG_INVALID error loadConfig throws, or [] when it does not. */
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, '/srv/relay');
+    return [];
+  } catch (err) {
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' });
+    return (err as { details: { problems: string[] } }).details.problems;
+  }
+}
+
 const base = { HARBOR_URL: 'https://harbor.example.com' };
 
 describe('loadConfig', () => {
@@ -41,6 +52,33 @@ describe('loadConfig', () => {
     expect(message).toMatch(/PORT/);
     expect(message).toMatch(/RELAY_URL_TTL/);
     expect(message).not.toContain('hunter2-secret');
+  });
+
+  it.each([
+    ['a bad PORT, half a credential pair and an unknown store', { ...base, PORT: 'abc', HARBOR_USERNAME: 'x', RELAY_STORE: 'bogus' }, [/^PORT must be an integer 0–65535/, /set both/, /neither file:DIR/]],
+    ['a short webhook secret and a platform without an architecture', { ...base, RELAY_WEBHOOK_SECRET: 'short', RELAY_WEBHOOK_PLATFORMS: 'linux' }, [/^RELAY_WEBHOOK_SECRET must be at least 16 characters/, /^RELAY_WEBHOOK_PLATFORMS:/]],
+    ['no HARBOR_URL and a bad queue', { RELAY_QUEUE: 'redis://x', LOG_LEVEL: 'loud' }, [/^HARBOR_URL: required/, /^RELAY_QUEUE:/, /^LOG_LEVEL must be debug, info, warn or error/]],
+    ['a bad HARBOR_URL and a bad TTL', { HARBOR_URL: 'ftp://x', RELAY_URL_TTL: '0', RELAY_AUTH: 'token' }, [/^HARBOR_URL must be an http\(s\) URL/, /^RELAY_URL_TTL must be an integer 1–604800/, /RELAY_AUTH=token needs RELAY_TOKENS/]],
+  ])('reports every problem at once even when some values do not parse: %s', (_, env, expected) => {
+    const problems = problemsOf(env);
+    for (const pattern of expected) expect(problems).toContainEqual(expect.stringMatching(pattern));
+    expect(problems).toHaveLength(expected.length);
+  });
+
+  it.each(['0x1F90', ' 8081', '8081 ', '1e3', '80.0', '+80', '-1', '65536', '８０', 'eighty'])('refuses PORT=%j: an integer 0–65535 in decimal digits only', (value) => {
+    expect(problemsOf({ ...base, PORT: value })).toEqual([`PORT must be an integer 0–65535, not ${JSON.stringify(value)}`]);
+  });
+
+  it.each([['0', 0], ['65535', 65535], ['8081', 8081]])('reads PORT=%j as %d', (value, port) => {
+    expect(loadConfig({ ...base, PORT: value }).port).toBe(port);
+  });
+
+  it.each([
+    ['RELAY_URL_TTL', '1.5', /^RELAY_URL_TTL must be an integer 1–604800 \(seconds; 7 days is the S3 presigned URL limit\), not "1.5"$/],
+    ['RELAY_MAX_ATTEMPTS', '0', /^RELAY_MAX_ATTEMPTS must be an integer 1–100, not "0"$/],
+    ['RELAY_MAX_BLOB_BYTES', '10GB', /^RELAY_MAX_BLOB_BYTES must be an integer ≥ 1 \(bytes\), not "10GB"$/],
+  ])('refuses %s=%j with a message that says what fits', (name, value, message) => {
+    expect(problemsOf({ ...base, [name]: value })).toEqual([expect.stringMatching(message)]);
   });
 
   it('refuses half a credential pair, a path in HARBOR_URL and unknown stores', () => {
