@@ -113,6 +113,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const foreignHosts = parseForeignHosts(e.RELAY_FOREIGN_HOSTS, problems);
   const records = parseRecords(e.RELAY_RECORDS, store, queue, problems);
   if ((store.kind === 's3' || queue.kind === 'sqs') && e.AWS_REGION === undefined) problems.push('AWS_REGION: required with an s3:// store or an SQS queue (Lambda sets it)');
+  // Only the file store signs with publicUrl (S3 signs its own); a wildcard address is where the server listens, not where hosts connect.
+  if (store.kind === 'file' && cleaned.RELAY_PUBLIC_URL === undefined && isWildcard(e.HOST)) {
+    problems.push(`RELAY_PUBLIC_URL: HOST=${e.HOST} listens on every interface, which no signed URL can name: set RELAY_PUBLIC_URL to the URL hosts use to reach this relay, e.g. http://relay.example.com:${e.PORT}`);
+  }
   const publicHost = e.RELAY_PUBLIC_URL === undefined ? e.HOST : new URL(e.RELAY_PUBLIC_URL).hostname.replace(/^\[(.*)\]$/, '$1');
   // With RELAY_AUTH unreadable, the mode's own checks would only guess at what was meant.
   const access = invalid.has('RELAY_AUTH')
@@ -168,6 +172,16 @@ function parseHarborUrl(value: string | undefined, unparsable: boolean, problems
   const url = new URL(value);
   if (url.pathname !== '/' || url.search !== '' || url.username !== '') problems.push('HARBOR_URL: give only scheme, host and port, e.g. https://harbor.example.com');
   return url;
+}
+
+/** 0.0.0.0 and :: (any spelling the URL parser normalises to them): listen on every interface. */
+function isWildcard(host: string): boolean {
+  try {
+    const { hostname } = new URL(`http://${host.includes(':') ? `[${host}]` : host}`);
+    return hostname === '0.0.0.0' || hostname === '[::]';
+  } catch {
+    return false;
+  }
 }
 
 /** RELAY_WEBHOOK_PLATFORMS: comma-separated `os/arch[/variant]`. */

@@ -81,6 +81,19 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...base, [name]: value })).toEqual([expect.stringMatching(message)]);
   });
 
+  it.each(['0.0.0.0', '::', '0:0:0:0:0:0:0:0', '0'])('refuses HOST=%s without RELAY_PUBLIC_URL: signed URLs would name an address no host can use', (host) => {
+    expect(problemsOf({ ...base, HOST: host })).toContainEqual(expect.stringMatching(/set RELAY_PUBLIC_URL to the URL hosts use to reach this relay/));
+  });
+
+  it('signs with RELAY_PUBLIC_URL when listening on every interface', () => {
+    expect(loadConfig({ ...base, HOST: '0.0.0.0', RELAY_PUBLIC_URL: 'http://relay.example.com:8080/' }).publicUrl).toBe('http://relay.example.com:8080');
+    expect(loadConfig({ ...base, HOST: '10.0.0.5' }).publicUrl).toBe('http://10.0.0.5:8080');
+  });
+
+  it('needs no RELAY_PUBLIC_URL on every interface with an s3:// store: S3 signs the URLs', () => {
+    expect(loadConfig({ ...base, HOST: '::', RELAY_STORE: 's3://relay-bucket', AWS_REGION: 'us-east-1' }).host).toBe('::');
+  });
+
   it('refuses half a credential pair, a path in HARBOR_URL and unknown stores', () => {
     expect(() => loadConfig({ ...base, HARBOR_USERNAME: 'alice' })).toThrow(/set both/);
     expect(() => loadConfig({ HARBOR_URL: 'https://h.example.com/harbor' })).toThrow(/only scheme, host and port/);
@@ -89,7 +102,7 @@ describe('loadConfig', () => {
 
   it('refuses RELAY_AUTH=none on an address other hosts can reach', () => {
     expect(() => loadConfig({ ...base, HOST: '0.0.0.0', RELAY_AUTH: 'none' })).toThrow(/RELAY_AUTH=none is refused/);
-    expect(loadConfig({ ...base, HOST: '0.0.0.0' }).auth).toBe('harbor');
+    expect(loadConfig({ ...base, HOST: '0.0.0.0', RELAY_PUBLIC_URL: 'http://relay.example.com:8080' }).auth).toBe('harbor');
     expect(loadConfig({ ...base, HOST: '::1' }).publicUrl).toBe('http://[::1]:8080');
   });
   it('reads RELAY_FOREIGN_HOSTS as host[:port] and refuses metadata and link-local addresses', () => {

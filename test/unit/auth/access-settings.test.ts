@@ -11,7 +11,7 @@ const tokensJson = JSON.stringify([{ name: 'deploy', token, repositories: ['team
 describe('RELAY_AUTH and its default', () => {
   it.each([
     ['local loopback use', {}, 'none'],
-    ['listening on all interfaces', { HOST: '0.0.0.0' }, 'harbor'],
+    ['listening on all interfaces', { HOST: '0.0.0.0', RELAY_PUBLIC_URL: 'http://127.0.0.1:8080' }, 'harbor'],
     ['behind a proxy (public URL names another host)', { RELAY_PUBLIC_URL: 'https://relay.example.com' }, 'harbor'],
     ['a loopback public URL', { RELAY_PUBLIC_URL: 'http://[::1]:9000' }, 'none'],
     ['in AWS Lambda', { AWS_LAMBDA_FUNCTION_NAME: 'relay-api' }, 'harbor'],
