@@ -5,6 +5,7 @@ import { resolveAccessSettings } from './auth/access-settings.ts';
 import type { ApiToken } from './auth/api-tokens.ts';
 import { envInteger } from './env-integer.ts';
 import { RelayError } from './errors.ts';
+import { canonicalRegistry } from './image-ref.ts';
 import { parsePlatform, type Platform } from './platform.ts';
 import { DEFAULT_MAX_BLOB_BYTES, DEFAULT_MAX_LAYERS, type PullLimits } from './pull-limits.ts';
 import { readEnv } from './read-env.ts';
@@ -31,7 +32,7 @@ export interface RelayConfig {
   harbor: {
     /** Origin the relay talks to, e.g. https://harbor.example.com. */
     url: URL;
-    /** `host[:port]` that image references must name (the registry allowlist). */
+    /** `host[:port]` that image references must name (the registry allowlist), default port dropped as parseImageRef does. */
     registry: string;
     credentials?: { username: string; password: string };
     /** SSM Parameter Store name (SecureString, JSON `{"username","password"}`) read at cold start in AWS. */
@@ -140,7 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     harbor: {
       url: new URL(url.origin),
-      registry: url.host.toLowerCase(),
+      registry: canonicalRegistry(url.host),
       ...(e.HARBOR_USERNAME !== undefined && e.HARBOR_PASSWORD !== undefined ? { credentials: { username: e.HARBOR_USERNAME, password: e.HARBOR_PASSWORD } } : {}),
       ...(e.HARBOR_CREDENTIALS_PARAMETER !== undefined ? { credentialsParameter: e.HARBOR_CREDENTIALS_PARAMETER } : {}),
       ...(foreignHosts.length > 0 ? { foreignHosts } : {}),

@@ -7,7 +7,7 @@ import { RelayError } from './errors.ts';
  * only ever fetches from registries the operator configured.
  */
 export interface ImageRef {
-  /** `host[:port]`, lower-cased. */
+  /** `host[:port]`, lower-cased, without a default port (see {@link canonicalRegistry}). */
   readonly registry: string;
   /** `project/repo[/...]`. */
   readonly repository: string;
@@ -63,7 +63,7 @@ export function parseImageRef(input: string): ImageRef {
   }
   if (path.length > MAX_REPOSITORY_LENGTH) throw invalid(input, `the repository name is longer than ${MAX_REPOSITORY_LENGTH} characters`);
   return {
-    registry: first.toLowerCase(),
+    registry: canonicalRegistry(first),
     repository: path,
     ...(tag === undefined ? {} : { tag }),
     ...(digest === undefined ? {} : { digest }),
@@ -75,6 +75,16 @@ export function formatImageRef(ref: ImageRef): string {
   const tag = ref.tag === undefined ? '' : `:${ref.tag}`;
   const digest = ref.digest === undefined ? '' : `@${ref.digest}`;
   return `${ref.registry}/${ref.repository}${tag}${digest}`;
+}
+
+/**
+ * `host[:port]` as the allowlist compares it: lower-cased, and without :443 or :80. A reference
+ * names a registry by host alone in the usual case, while HARBOR_URL may spell the default port
+ * (or the other way round); the relay reaches that registry through HARBOR_URL either way, so a
+ * scheme's default port says nothing a bare host does not.
+ */
+export function canonicalRegistry(hostPort: string): string {
+  return hostPort.toLowerCase().replace(/:(?:443|80)$/, '');
 }
 
 /** What to put after `/manifests/`: the digest when pinned (it wins over the tag), else the tag. */

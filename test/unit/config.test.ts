@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.ts';
+import { parseImageRef } from '../../shared/image-ref.ts';
 
 /** The problems of the CONFIG_INVALID error loadConfig throws, or [] when it does not. */
 function problemsOf(env: Record<string, string>): string[] {
@@ -36,8 +37,25 @@ describe('loadConfig', () => {
     expect(config.harbor.credentials).toEqual({ username: 'robot$team+relay', password: 'pa$$ word' });
   });
 
-  it('takes the registry allowlist entry from HARBOR_URL, port included', () => {
-    expect(loadConfig({ HARBOR_URL: 'http://127.0.0.1:5000' }).harbor.registry).toBe('127.0.0.1:5000');
+  it.each([
+    ['http://127.0.0.1:5000', '127.0.0.1:5000'],
+    ['https://harbor.example.com:443', 'harbor.example.com'],
+    ['https://Harbor.Example.com', 'harbor.example.com'],
+    ['http://harbor.example.com:80', 'harbor.example.com'],
+    ['http://harbor.example.com:443', 'harbor.example.com'],
+    ['https://harbor.example.com:8443', 'harbor.example.com:8443'],
+  ])('takes the registry allowlist entry from HARBOR_URL %s as %s, as image references name it', (url, registry) => {
+    const config = loadConfig({ HARBOR_URL: url });
+    expect(config.harbor.registry).toBe(registry);
+    expect(parseImageRef(`${url.replace(/^https?:\/\//, '')}/team/app`).registry).toBe(registry);
+  });
+
+  it('accepts image references with or without the default port of HARBOR_URL', () => {
+    for (const url of ['https://harbor.example.com', 'https://harbor.example.com:443']) {
+      const { registry } = loadConfig({ HARBOR_URL: url }).harbor;
+      expect(parseImageRef('harbor.example.com/team/app:v1').registry).toBe(registry);
+      expect(parseImageRef('harbor.example.com:443/team/app:v1').registry).toBe(registry);
+    }
   });
 
   it('reports every problem at once, and never the password', () => {

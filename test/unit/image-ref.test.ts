@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { digestOf } from '../../shared/digest.ts';
-import { formatImageRef, manifestReference, parseImageRef } from '../../shared/image-ref.ts';
+import { canonicalRegistry, formatImageRef, manifestReference, parseImageRef } from '../../shared/image-ref.ts';
 
 const digest = digestOf('manifest bytes');
 
@@ -14,6 +14,10 @@ describe('parseImageRef', () => {
     [`harbor.example.com/team/app:1.0@${digest}`, { registry: 'harbor.example.com', repository: 'team/app', tag: '1.0', digest }],
     ['Harbor.Example.com/team/my_app.v2-x:latest', { registry: 'harbor.example.com', repository: 'team/my_app.v2-x', tag: 'latest' }],
     ['[::1]:5000/team/app:1', { registry: '[::1]:5000', repository: 'team/app', tag: '1' }],
+    ['harbor.example.com:443/team/app:1', { registry: 'harbor.example.com', repository: 'team/app', tag: '1' }],
+    ['harbor.example.com:80/team/app', { registry: 'harbor.example.com', repository: 'team/app' }],
+    ['harbor.example.com:4430/team/app', { registry: 'harbor.example.com:4430', repository: 'team/app' }],
+    ['[::1]:443/team/app', { registry: '[::1]', repository: 'team/app' }],
   ])('parses %s', (input, expected) => {
     expect(parseImageRef(input)).toEqual(expected);
   });
@@ -39,7 +43,22 @@ describe('parseImageRef', () => {
       expect(formatImageRef(parseImageRef(input))).toBe(input);
     }
   });
+});
 
+describe('canonicalRegistry', () => {
+  it.each([
+    ['harbor.example.com', 'harbor.example.com'],
+    ['Harbor.Example.com:443', 'harbor.example.com'],
+    ['harbor.example.com:80', 'harbor.example.com'],
+    ['harbor.example.com:8443', 'harbor.example.com:8443'],
+    ['127.0.0.1:5000', '127.0.0.1:5000'],
+    ['[::1]:443', '[::1]'],
+  ])('%s → %s', (input, canonical) => {
+    expect(canonicalRegistry(input)).toBe(canonical);
+  });
+});
+
+describe('manifestReference', () => {
   it('asks the registry for the digest when pinned, else the tag, else latest', () => {
     expect(manifestReference(parseImageRef(`h.io/a/b:1@${digest}`))).toBe(digest);
     expect(manifestReference(parseImageRef('h.io/a/b:1'))).toBe('1');
