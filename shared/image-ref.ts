@@ -70,11 +70,15 @@ export function parseImageRef(input: string): ImageRef {
   };
 }
 
-/** The canonical string form; a digest-pinned reference keeps its tag for people to read. */
+/**
+ * The canonical string form, which is also a pull's identity (dedupe of active pulls): one string for
+ * references that name the same content. No tag means `latest`; with a digest the tag is dropped,
+ * because the digest alone decides what is fetched (containerd's ParseDockerRef drops it too), and
+ * Harbor's push webhook names pushes by digest alone, so its prefetch and the hosts' `:v1@D` are one pull.
+ */
 export function formatImageRef(ref: ImageRef): string {
-  const tag = ref.tag === undefined ? '' : `:${ref.tag}`;
-  const digest = ref.digest === undefined ? '' : `@${ref.digest}`;
-  return `${ref.registry}/${ref.repository}${tag}${digest}`;
+  if (ref.digest !== undefined) return `${ref.registry}/${ref.repository}@${ref.digest}`;
+  return `${ref.registry}/${ref.repository}:${ref.tag ?? DEFAULT_TAG}`;
 }
 
 /**

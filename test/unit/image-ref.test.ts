@@ -37,11 +37,32 @@ describe('parseImageRef', () => {
   ])('refuses %j with a message that says why', (input, message) => {
     expect(() => parseImageRef(input)).toThrow(expect.objectContaining({ code: 'INVALID_IMAGE_REF', message: expect.stringMatching(message) }));
   });
+});
 
-  it('round-trips through formatImageRef', () => {
-    for (const input of ['harbor.example.com/team/app:1', `h.io:5000/a/b/c:2@${digest}`]) {
-      expect(formatImageRef(parseImageRef(input))).toBe(input);
-    }
+describe('formatImageRef', () => {
+  it.each([
+    ['harbor.example.com/team/app:1', 'harbor.example.com/team/app:1'],
+    ['Harbor.Example.com/team/app', 'harbor.example.com/team/app:latest'],
+    ['harbor.example.com:443/team/app:latest', 'harbor.example.com/team/app:latest'],
+    [`h.io:5000/a/b/c:2@${digest}`, `h.io:5000/a/b/c@${digest}`],
+    [`h.io:5000/a/b/c@${digest}`, `h.io:5000/a/b/c@${digest}`],
+  ])('writes %s as %s', (input, canonical) => {
+    expect(formatImageRef(parseImageRef(input))).toBe(canonical);
+  });
+
+  it.each([
+    ['harbor.example.com/team/app', 'harbor.example.com/team/app:latest'],
+    ['harbor.example.com:443/team/app:v1', 'harbor.example.com/team/app:v1'],
+    [`harbor.example.com/team/app:v1@${digest}`, `harbor.example.com/team/app@${digest}`],
+    [`harbor.example.com/team/app:v1@${digest}`, `harbor.example.com/team/app:v2@${digest}`],
+  ])('gives equivalent references one identity: %s ≡ %s', (a, b) => {
+    expect(formatImageRef(parseImageRef(a))).toBe(formatImageRef(parseImageRef(b)));
+  });
+
+  it('keeps references that name different content apart', () => {
+    expect(formatImageRef(parseImageRef('h.io/a/b:v1'))).not.toBe(formatImageRef(parseImageRef('h.io/a/b:v2')));
+    expect(formatImageRef(parseImageRef('h.io/a/b:v1'))).not.toBe(formatImageRef(parseImageRef(`h.io/a/b@${digest}`)));
+    expect(formatImageRef(parseImageRef('h.io:8443/a/b'))).not.toBe(formatImageRef(parseImageRef('h.io/a/b')));
   });
 });
 
