@@ -22,6 +22,8 @@ const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const HOST = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`);
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
+/** What precedes `@` in `user:pw@host/...` (optionally after a scheme): no `/`, so it is no repository; a digest after `@` never has one. */
+const CREDENTIALS = /^(?:[a-z][a-z0-9+.-]*:\/\/)?[^/]*$/i;
 /** distribution limits the repository name to 255 characters. */
 const MAX_REPOSITORY_LENGTH = 255;
 
@@ -32,6 +34,11 @@ export function parseImageRef(input: string): ImageRef {
   let rest = value;
   let digest: Digest | undefined;
   const at = rest.indexOf('@');
+  if (at !== -1 && CREDENTIALS.test(rest.slice(0, at)) && rest.slice(at + 1).includes('/')) {
+    // `user:pw@host/...` is a URL habit: say so (the digest parser would only complain about "host/..."), and
+    // never repeat the input, which carries a password.
+    throw invalid(`***@${rest.slice(at + 1)}`, 'credentials do not belong in an image reference (send them as HTTP Basic auth)');
+  }
   if (at !== -1) {
     try {
       digest = parseDigest(rest.slice(at + 1));

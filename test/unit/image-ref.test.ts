@@ -34,8 +34,17 @@ describe('parseImageRef', () => {
     [`harbor.example.com/team/app@md5:${'a'.repeat(32)}`, /not supported/],
     ['-bad-.com/team/app', /not a valid host/],
     ['harbor.example.com/team/../etc', /component/],
+    ['user:pw@harbor.example.com/team/x:v1', /credentials do not belong in an image reference/],
+    ['robot$team+ci@harbor.example.com/team/x', /credentials do not belong in an image reference/],
+    [`https://user:pw@harbor.example.com/team/x@${digest}`, /credentials do not belong in an image reference/],
+    [`harbor.example.com@${digest}`, /must start with the registry host/],
   ])('refuses %j with a message that says why', (input, message) => {
     expect(() => parseImageRef(input)).toThrow(expect.objectContaining({ code: 'INVALID_IMAGE_REF', message: expect.stringMatching(message) }));
+  });
+
+  it('never repeats the credentials of a reference that carries them', () => {
+    expect(() => parseImageRef('alice:hunter2-secret@harbor.example.com/team/x:v1')).toThrow(expect.objectContaining({ message: expect.not.stringContaining('hunter2-secret') }));
+    expect(() => parseImageRef('alice:hunter2-secret@harbor.example.com/team/x:v1')).toThrow(expect.objectContaining({ message: expect.not.stringContaining('alice') }));
   });
 });
 
