@@ -268,6 +268,7 @@ function parseRecords(value: string | undefined, store: StoreConfig, queue: Queu
   return { kind: 's3', bucket: store.kind === 's3' ? store.bucket : '', prefix: base === '' ? 'records' : `${base}/records` };
 }
 
-function configError(problems: string[]): RelayError {
+/** One CONFIG_INVALID error listing every problem, the way loadConfig reports them. */
+export function configError(problems: string[]): RelayError {
   return new RelayError('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
 }
