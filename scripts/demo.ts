@@ -3,18 +3,19 @@
  * Starts the Harbor stand-in (real registry) with the fixtures, runs `layer-relay serve` as a
  * child process pointed at it, pulls the multi-arch busybox image for linux/arm64 through the
  * HTTP API, downloads the layer through its signed URL, verifies it, extracts it, and shows the
- * busybox binary is the arm64 one. Then stops everything it started.
+ * busybox binary is the arm64 one. Then stops everything it started, also on Ctrl-C or SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { serveNodeFlags } from '../bench/relay-process.ts';
 import { pushFixtures } from '../infra/local/fixtures/push-fixtures.ts';
 import { startStandIn, type StandIn } from '../infra/local/harbor-standin.ts';
 import { ensureSystemDeps } from '../infra/local/system-deps.ts';
@@ -25,22 +26,29 @@ const PLATFORM = 'linux/arm64';
 /** ELF e_machine values (System V ABI): what the binary was built for. */
 const ELF_MACHINES: Record<number, string> = { 0x3e: 'x86-64 (amd64)', 0xb7: 'AArch64 (arm64)', 0x28: 'ARM (32-bit)' };
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** A relay that ignores SIGTERM this long is killed: the demo must never leave a process behind. */
+const STOP_GRACE_MS = 10_000;
 
 let step = 0;
 const say = (text: string) => console.log(`\n[${++step}] ${text}`);
 const detail = (text: string) => console.log(`    ${text}`);
 
+/** What the demo has started, for the one cleanup that both the normal end and a signal run. */
+const started: { work?: string; standIn?: Promise<StandIn>; relay?: ChildProcess } = {};
+let stopping: Promise<void> | undefined;
+let interrupted: NodeJS.Signals | undefined;
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'layer-relay-demo-'));
-  let standIn: StandIn | undefined;
-  let relay: ChildProcess | undefined;
+  started.work = work;
   try {
     say('Checking the Debian tools the stand-in needs (docker-registry, skopeo, zstd, busybox-static)');
     const busybox = ensureSystemDeps();
     detail(`busybox binaries: amd64 ${busybox.busyboxAmd64}, arm64 ${busybox.busyboxArm64}`);
 
     say('Starting the Harbor stand-in: the real docker-registry behind a Harbor-shaped token service');
-    standIn = await startStandIn();
+    started.standIn = startStandIn();
+    const standIn = await started.standIn;
     detail(`Harbor at ${standIn.url} (token service ${standIn.url}/service/token)`);
     const fixtures = await pushFixtures({ url: standIn.url, host: standIn.host, ...standIn.users.admin }, busybox);
     const image = fixtures.busybox;
@@ -49,18 +57,13 @@ async function main(): Promise<void> {
 
     say(`Starting the relay: layer-relay serve, pulling as the robot account ${standIn.users.robot.username}`);
     const port = await freePort();
-    relay = spawn(process.execPath, [join(root, 'cli/main.ts'), 'serve'], {
-      cwd: work,
-      env: {
-        ...process.env,
-        HARBOR_URL: standIn.url,
-        HARBOR_USERNAME: standIn.users.robot.username,
-        HARBOR_PASSWORD: standIn.users.robot.password,
-        RELAY_STORE: `file:${join(work, 'relay-data')}`,
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const relay = spawnRelay(work, {
+      HARBOR_URL: standIn.url,
+      HARBOR_USERNAME: standIn.users.robot.username,
+      HARBOR_PASSWORD: standIn.users.robot.password,
+      RELAY_STORE: `file:${join(work, 'relay-data')}`,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
     });
     const relayUrl = `http://127.0.0.1:${port}`;
     await waitForHealth(relayUrl, relay);
@@ -101,16 +104,55 @@ async function main(): Promise<void> {
     if (machine !== 0xb7) throw new Error('expected an arm64 binary');
     console.log(`\nDone: ${image.ref} for ${PLATFORM} was relayed, verified and extracted; the binary is arm64.`);
   } finally {
-    say('Stopping what the demo started');
-    if (relay && relay.exitCode === null) {
-      relay.kill('SIGTERM');
-      await new Promise((resolve) => relay?.once('exit', resolve));
-    }
-    await standIn?.stop();
-    rmSync(work, { recursive: true, force: true });
-    detail('relay stopped, stand-in stopped, temporary files removed');
+    await stopEverything();
   }
 }
+
+/** Stops the relay and the stand-in and removes the temporary files; once, however many callers ask. */
+function stopEverything(): Promise<void> {
+  stopping ??= (async () => {
+    say('Stopping what the demo started');
+    if (started.relay) await stopChild(started.relay);
+    // A stand-in still starting is waited for, so that its directory and registry go too.
+    const standIn = await started.standIn?.catch(() => undefined);
+    await standIn?.stop();
+    if (started.work) rmSync(started.work, { recursive: true, force: true });
+    detail('relay stopped, stand-in stopped, temporary files removed');
+  })();
+  return stopping;
+}
+
+/**
+ * `layer-relay serve` with the Node flags of `npm start`, made to die with the demo: an exit hook
+ * covers a normal or signalled exit, `setpriv --pdeathsig KILL` (util-linux, as for the registry in
+ * infra/local/registry-process.ts) also a SIGKILLed demo.
+ */
+function spawnRelay(cwd: string, env: Record<string, string>): ChildProcess {
+  // Checked in the same tick as the spawn: a signal's cleanup that already ran cannot miss this child.
+  if (stopping) throw new Error('interrupted');
+  const node = [process.execPath, ...serveNodeFlags(root), join(root, 'cli/main.ts'), 'serve'];
+  const command = hasSetpriv() ? ['setpriv', '--pdeathsig', 'KILL', ...node] : node;
+  const child = spawn(command[0]!, command.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  started.relay = child;
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
+  return child;
+}
+
+function hasSetpriv(): boolean {
+  return spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
 
 async function fetchJson<T>(url: string, init?: RequestInit): Promise<T> {
   const response = await fetch(url, init);
@@ -173,9 +215,21 @@ async function freePort(): Promise<number> {
   });
 }
 
+// Ctrl-C or SIGTERM runs the same cleanup as a normal end, then exits 130/143 as a shell expects;
+// a second signal exits at once (the exit hooks still kill the relay and the registry).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(128 + constants.signals[signal]);
+    interrupted = signal;
+    console.log(`\n${signal}: stopping (send it again to quit at once)`);
+    void stopEverything().finally(() => process.exit(128 + constants.signals[signal]));
+  });
+}
+
 try {
   await main();
 } catch (err) {
-  console.error(`\ndemo failed: ${(err as Error).message}`);
+  // Interrupted, the steps fail because their servers are going away: not worth a message.
+  if (!interrupted) console.error(`\ndemo failed: ${(err as Error).message}`);
   process.exitCode = 1;
 }
