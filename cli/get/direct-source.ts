@@ -1,5 +1,5 @@
 import { RelayError } from '../../shared/errors.ts';
-import type { ImageRef } from '../../shared/image-ref.ts';
+import { canonicalRegistry, type ImageRef } from '../../shared/image-ref.ts';
 import type { Platform } from '../../shared/platform.ts';
 import { createRegistryClient, type Descriptor } from '../../shared/registry/registry-client.ts';
 import type { ClientSettings } from './client-settings.ts';
@@ -26,7 +26,7 @@ export function createDirectSource(options: { settings: ClientSettings; ref: Ima
   } catch {
     throw new RelayError('CONFIG_INVALID', 'HARBOR_URL is not a URL, e.g. https://harbor.example.com');
   }
-  if (host.toLowerCase() !== options.ref.registry) {
+  if (canonicalRegistry(host) !== options.ref.registry) {
     throw new RelayError('REGISTRY_NOT_ALLOWED', `the image names registry ${options.ref.registry}, but HARBOR_URL is ${host}`);
   }
   // Layers are read one at a time, so the client's one onResume reports to the layer opened last.

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -10,6 +9,7 @@ import { createAccessControl } from '../../shared/auth/create-access-control.ts'
 import type { RelayConfig } from '../../shared/config.ts';
 import { RelayError } from '../../shared/errors.ts';
 import { installErrorHandling } from '../../shared/http-errors.ts';
+import { prepareLocalPaths } from '../../shared/prepare-local-paths.ts';
 import { SqliteCopyLeases } from '../../shared/leases/sqlite-copy-leases.ts';
 import type { Logger } from '../../shared/log.ts';
 import { SqliteJobQueue } from '../../shared/queue/sqlite-job-queue.ts';
@@ -43,7 +43,7 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
     throw new RelayError('CONFIG_INVALID', 'the local server needs RELAY_STORE=file:DIR and RELAY_QUEUE=sqlite:FILE');
   }
   const { log } = options;
-  mkdirSync(config.store.dir, { recursive: true });
+  prepareLocalPaths(config); // a path that cannot be used is CONFIG_INVALID naming its variable
   const queue = new SqliteJobQueue({ path: config.queue.path });
   const records = new SqliteRecordStore(queue.database);
   const registry = createRegistryClient({
@@ -96,7 +96,8 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
   const running = worker;
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  if (config.port === 0) publicBaseUrl = url;
+  // PORT=0 without RELAY_PUBLIC_URL: the default names port 0, so sign with the port really bound.
+  if (new URL(config.publicUrl).port === '0') publicBaseUrl = url;
   log.info('relay listening', { url, registry: config.harbor.registry, store: config.store.dir });
 
   return {

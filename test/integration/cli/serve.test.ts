@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../../cli/main.ts';
+import { startLocalRelay } from '../../../cli/serve/local-relay.ts';
 import { IDLE_POLL_MS } from '../../../cli/serve/worker-loop.ts';
+import { loadConfig } from '../../../shared/config.ts';
+import { silentLogger } from '../../../shared/log.ts';
 import { SqliteJobQueue } from '../../../shared/queue/sqlite-job-queue.ts';
 
 let busy: Server;
@@ -57,4 +61,26 @@ describe('layer-relay serve on a port that is taken (B9)', () => {
     if (outcome === 'still running') child.kill('SIGKILL');
     expect(outcome).toBe(1);
   }, 20_000);
+});
+
+describe('layer-relay serve signing URLs', () => {
+  const digestOfText = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+
+  it.each([
+    ['PORT=0 and no RELAY_PUBLIC_URL: the port really bound', {}, (url: string) => new RegExp(`^${url.replace(/[.]/g, '\\.')}/objects/`)],
+    ['PORT=0 and an explicit RELAY_PUBLIC_URL: that URL, as configured', { RELAY_PUBLIC_URL: 'http://localhost:9999' }, () => /^http:\/\/localhost:9999\/objects\//],
+  ])('with %s', async (_, extra, expected) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'serve-public-url-'));
+    const text = 'stored bytes\n';
+    const digest = digestOfText(text);
+    mkdirSync(join(dataDir, 'blobs', 'sha256'), { recursive: true });
+    writeFileSync(join(dataDir, 'blobs', 'sha256', digest.slice('sha256:'.length)), text);
+    const relay = await startLocalRelay(loadConfig({ ...serveEnv(dataDir, 0), ...extra }, dataDir), { log: silentLogger });
+    try {
+      const answer = (await (await fetch(`${relay.url}/v1/blobs/${digest}`)).json()) as { url: string };
+      expect(answer.url).toMatch(expected(relay.url));
+    } finally {
+      await relay.stop();
+    }
+  });
 });
