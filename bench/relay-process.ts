@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StandIn } from '../infra/local/harbor-standin.ts';
+import { serveNodeFlags, stopChild } from '../infra/local/relay-child.ts';
 
 /** A `layer-relay serve` child process, measured from outside like an operator would. */
 export interface RelayProcess {
@@ -27,8 +28,6 @@ export interface RelayProcessOptions {
 
 /** The relay answers /healthz within a second or two on an idle machine; a loaded one gets more. */
 const HEALTH_TIMEOUT_MS = 30_000;
-/** A relay that ignores SIGTERM this long is killed: the bench must never leave a process behind. */
-const STOP_GRACE_MS = 10_000;
 
 /**
  * Starts `node cli/main.ts serve` as a child (the same Node that runs the bench), pointed at the
@@ -64,27 +63,6 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     throw err;
   }
   return { url, pid: child.pid ?? 0, logPath: options.logPath, stop };
-}
-
-/**
- * The Node flags `npm start` runs `serve` with (package.json's `start` script: `node FLAGS cli/main.ts
- * serve`), so the bench measures the relay as operators start it, from one place.
- */
-export function serveNodeFlags(root: string): string[] {
-  const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const words = (scripts.start ?? '').split(/\s+/);
-  const entry = words.indexOf('cli/main.ts');
-  if (words[0] !== 'node' || entry < 0) throw new Error(`package.json's start script is not "node [FLAGS] cli/main.ts serve": ${scripts.start}`);
-  return words.slice(1, entry);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(timer);
 }
 
 async function waitForHealth(url: string, child: ChildProcess, logPath: string): Promise<void> {

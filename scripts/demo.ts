@@ -15,9 +15,9 @@ import { Readable, Transform } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { serveNodeFlags } from '../bench/relay-process.ts';
 import { pushFixtures } from '../infra/local/fixtures/push-fixtures.ts';
 import { startStandIn, type StandIn } from '../infra/local/harbor-standin.ts';
+import { serveNodeFlags, stopChild } from '../infra/local/relay-child.ts';
 import { ensureSystemDeps } from '../infra/local/system-deps.ts';
 import { extractLayer } from '../shared/layer/extract-layer.ts';
 import type { PullRecord } from '../shared/pull-record.ts';
@@ -26,8 +26,6 @@ const PLATFORM = 'linux/arm64';
 /** ELF e_machine values (System V ABI): what the binary was built for. */
 const ELF_MACHINES: Record<number, string> = { 0x3e: 'x86-64 (amd64)', 0xb7: 'AArch64 (arm64)', 0x28: 'ARM (32-bit)' };
 const root = fileURLToPath(new URL('..', import.meta.url));
-/** A relay that ignores SIGTERM this long is killed: the demo must never leave a process behind. */
-const STOP_GRACE_MS = 10_000;
 
 let step = 0;
 const say = (text: string) => console.log(`\n[${++step}] ${text}`);
@@ -144,14 +142,6 @@ function hasSetpriv(): boolean {
   return spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(timer);
-}
 
 
 async function fetchJson<T>(url: string, init?: RequestInit): Promise<T> {

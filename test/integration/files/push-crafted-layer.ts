@@ -1,23 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { pack, type Header } from 'tar-stream';
 import { buildImage, type BuiltImage } from '../../../infra/local/fixtures/image-builder.ts';
 import { MEDIA_TYPES } from '../../../infra/local/fixtures/media-types.ts';
 import { createRegistryPusher } from '../../../infra/local/fixtures/registry-pusher.ts';
+import { craftTar, type CraftedEntry } from '../../support/crafted-tar.ts';
 import type { StandInInfo } from '../../support/standin-context.ts';
 
-/** One raw tar entry: any header tar-stream can write (links, devices, `../` names...). */
-export type CraftedEntry = Partial<Header> & { name: string; body?: string | Buffer };
-
-/** A tar of exactly these entries, as written: the malicious cases need names no builder would allow. */
-export async function craftTar(entries: readonly CraftedEntry[]): Promise<Buffer> {
-  const archive = pack();
-  for (const { body, ...header } of entries) archive.entry({ mtime: new Date('2024-01-01T00:00:00Z'), ...header }, body ?? '');
-  archive.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of archive) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+export { craftTar, type CraftedEntry } from '../../support/crafted-tar.ts';
 
 /**
  * Pushes an image of one gzip layer per entry list to a fresh repository (so counts of registry

@@ -3,25 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import { pack, type Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
+import { craftTar, type CraftedEntry } from '../../support/crafted-tar.ts';
 import { digestOf } from '../../../shared/digest.ts';
 import { extractLayer, safeEntryPath } from '../../../shared/layer/extract-layer.ts';
 import { verifyDigest } from '../../../shared/verify-digest.ts';
 
-type Entry = Partial<Header> & { name: string; body?: string | Buffer };
 
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  const p = pack();
-  for (const { body, ...header } of entries) p.entry(header, body ?? '');
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of p) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-const gz = async (entries: Entry[]) => Readable.from([gzipSync(await tarOf(entries))]);
+const gz = async (entries: CraftedEntry[]) => Readable.from([gzipSync(await craftTar(entries))]);
 /** A parent holding only the output dir, so "nothing written outside" is checkable. */
 const sandbox = () => {
   const parent = mkdtempSync(join(tmpdir(), 'extract-'));
@@ -30,7 +21,7 @@ const sandbox = () => {
 
 describe('extractLayer', () => {
   it('writes files and directories, normalising ./ names (J5), for gzip, zstd and plain tar (D1)', async () => {
-    const tar = await tarOf([
+    const tar = await craftTar([
       { name: './', type: 'directory' },
       { name: './bin/', type: 'directory' },
       { name: './bin/app', body: '#!/bin/sh\necho hi\n', mode: 0o4755 },
@@ -152,13 +143,13 @@ describe('extractLayer', () => {
   });
 
   it('D1: a layer whose bytes do not match its declared compression fails clearly', async () => {
-    const tar = await tarOf([{ name: 'a', body: 'a' }]);
+    const tar = await craftTar([{ name: 'a', body: 'a' }]);
     await expect(extractLayer(Readable.from([tar]), GZIP, sandbox().dir)).rejects.toMatchObject({ code: 'LAYER_INVALID' });
     await expect(extractLayer(Readable.from([gzipSync(tar)]), 'application/vnd.oci.image.layer.v1.tar', sandbox().dir)).rejects.toMatchObject({ code: 'LAYER_INVALID' });
   });
 
   it('D2/D3: the digest decides, even when the decoder fails first or the tar ends early', async () => {
-    const bytes = gzipSync(await tarOf([{ name: 'a', body: 'x'.repeat(10_000) }]));
+    const bytes = gzipSync(await craftTar([{ name: 'a', body: 'x'.repeat(10_000) }]));
     const flipped = Buffer.from(bytes);
     flipped[flipped.length - 6] = flipped[flipped.length - 6]! ^ 0xff; // inside the gzip trailer: gunzip fails on its CRC
     await expect(extractLayer(Readable.from([flipped]).pipe(verifyDigest(digestOf(bytes), bytes.length)), GZIP, sandbox().dir)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
@@ -166,7 +157,7 @@ describe('extractLayer', () => {
     const junk = Buffer.concat([bytes, Buffer.from('trailing junk')]);
     await expect(extractLayer(Readable.from([junk]).pipe(verifyDigest(digestOf(junk), junk.length)), GZIP, sandbox().dir)).rejects.toMatchObject({ code: 'LAYER_INVALID' });
     // Extra bytes after the tar end marker in a plain layer: read to the end, where the digest check fails.
-    const tar = await tarOf([{ name: 'a', body: 'a' }]);
+    const tar = await craftTar([{ name: 'a', body: 'a' }]);
     const longer = Buffer.concat([tar, Buffer.alloc(4096)]);
     await expect(extractLayer(Readable.from([longer]).pipe(verifyDigest(digestOf(tar), tar.length)), 'application/vnd.oci.image.layer.v1.tar', sandbox().dir)).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
   });
@@ -180,7 +171,7 @@ describe('extractLayer', () => {
 
   it('J7: a small gzip that expands past the byte limit stops before the disk fills', async () => {
     const { dir } = sandbox();
-    const bomb = gzipSync(await tarOf([{ name: 'zeros', body: Buffer.alloc(64 * 1024 * 1024) }]));
+    const bomb = gzipSync(await craftTar([{ name: 'zeros', body: Buffer.alloc(64 * 1024 * 1024) }]));
     expect(bomb.length).toBeLessThan(200 * 1024);
     await expect(extractLayer(Readable.from([bomb]), GZIP, dir, { maxEntries: 10, maxTotalBytes: 1024 * 1024 })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED', message: expect.stringContaining('more than 1048576 bytes') });
     expect(statSync(join(dir, 'zeros')).size).toBeLessThanOrEqual(1024 * 1024);

@@ -10,7 +10,7 @@ import { isRelayError } from '../../../shared/errors.ts';
 import { extractLayer } from '../../../shared/layer/extract-layer.ts';
 import { silentLogger } from '../../../shared/log.ts';
 import { FileBlobStore } from '../../../shared/store/file-blob-store.ts';
-import { craftTar, type CraftedEntry } from '../../integration/files/push-crafted-layer.ts';
+import { craftTar, type CraftedEntry } from '../../support/crafted-tar.ts';
 
 /*
  * The host (`layer-relay get`, extractLayer) and the worker's `files` listing (store-files.ts) must

@@ -13,7 +13,7 @@ import { FileBlobStore } from '../../../shared/store/file-blob-store.ts';
 import type { StagingArea, StagingStore } from '../../../shared/store/staging-area.ts';
 import { lastingLayerFiles } from '../../../functions/worker/known-layer-files.ts';
 import { createLayerFiles } from '../../../functions/worker/store-files.ts';
-import { craftTar } from '../../integration/files/push-crafted-layer.ts';
+import { craftTar } from '../../support/crafted-tar.ts';
 
 const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 let root: string;
