@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pushFixtures } from '../infra/local/fixtures/push-fixtures.ts';
 import { startStandIn, type StandIn } from '../infra/local/harbor-standin.ts';
@@ -28,12 +29,19 @@ const ELF_MACHINES: Record<number, string> = { 0x3e: 'x86-64 (amd64)', 0xb7: 'AA
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 let step = 0;
-const say = (text: string) => console.log(`\n[${++step}] ${text}`);
+const announce = (text: string) => console.log(`\n[${++step}] ${text}`);
+/** The next step of the demo; none starts once a signal asked to stop. */
+const say = (text: string) => {
+  if (interrupted) throw new Error('interrupted');
+  announce(text);
+};
 const detail = (text: string) => console.log(`    ${text}`);
 
 /** What the demo has started, for the one cleanup that both the normal end and a signal run. */
 const started: { work?: string; standIn?: Promise<StandIn>; relay?: ChildProcess } = {};
 let stopping: Promise<void> | undefined;
+/** After a signal, how long the step in flight may take to unwind (its servers are gone, so it fails fast). */
+const STEP_UNWIND_MS = 5_000;
 let interrupted: NodeJS.Signals | undefined;
 
 async function main(): Promise<void> {
@@ -48,7 +56,7 @@ async function main(): Promise<void> {
     started.standIn = startStandIn();
     const standIn = await started.standIn;
     detail(`Harbor at ${standIn.url} (token service ${standIn.url}/service/token)`);
-    const fixtures = await pushFixtures({ url: standIn.url, host: standIn.host, ...standIn.users.admin }, busybox);
+    const fixtures = await pushFixtures({ url: standIn.url, host: standIn.host, ...standIn.users.admin }, busybox, work);
     const image = fixtures.busybox;
     detail(`pushed ${Object.keys(fixtures).length} fixture images; ${image.ref} is a multi-arch index (pushed with skopeo):`);
     for (const platform of image.platforms) detail(`  ${platform.platform.padEnd(14)} manifest ${platform.manifestDigest.slice(0, 19)}…  layer ${platform.layers[0]?.digest.slice(0, 19)}…`);
@@ -109,7 +117,7 @@ async function main(): Promise<void> {
 /** Stops the relay and the stand-in and removes the temporary files; once, however many callers ask. */
 function stopEverything(): Promise<void> {
   stopping ??= (async () => {
-    say('Stopping what the demo started');
+    announce('Stopping what the demo started');
     if (started.relay) await stopChild(started.relay);
     // A stand-in still starting is waited for, so that its directory and registry go too.
     const standIn = await started.standIn?.catch(() => undefined);
@@ -212,12 +220,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) process.exit(128 + constants.signals[signal]);
     interrupted = signal;
     console.log(`\n${signal}: stopping (send it again to quit at once)`);
-    void stopEverything().finally(() => process.exit(128 + constants.signals[signal]));
+    // Exit only once the step in flight has unwound too (a skopeo push removes its OCI layout in a
+    // finally), bounded so a stuck step cannot hold the exit.
+    void stopEverything()
+      .then(() => Promise.race([demo, sleep(STEP_UNWIND_MS)]))
+      .finally(() => process.exit(128 + constants.signals[signal]));
   });
 }
 
+const demo = main();
 try {
-  await main();
+  await demo;
 } catch (err) {
   // Interrupted, the steps fail because their servers are going away: not worth a message.
   if (!interrupted) console.error(`\ndemo failed: ${(err as Error).message}`);
