@@ -18,7 +18,8 @@ serve reads its configuration from the environment (see README):
 
 Examples:
   HARBOR_URL=https://harbor.example.com layer-relay serve
-  curl -s -XPOST localhost:8080/v1/pulls -d '{"image":"harbor.example.com/team/app:1.4.2","platform":"linux/arm64"}'
+  curl -s -XPOST localhost:8080/v1/pulls -H 'content-type: application/json' \\
+    -d '{"image":"harbor.example.com/team/app:1.4.2","platform":"linux/arm64"}'
   LAYER_RELAY_URL=http://127.0.0.1:8080 layer-relay get harbor.example.com/team/app:1.4.2 --output /opt/app
   HARBOR_URL=https://harbor.example.com layer-relay get harbor.example.com/team/app:1.4.2 --direct
 `;

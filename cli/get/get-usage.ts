@@ -35,7 +35,8 @@ Every layer's sha256 is checked before the output directory changes; downloads r
 dropped connection. Symlinks are kept as links (never followed while extracting); hard links
 become links inside DIR; devices and FIFOs are skipped; whiteouts apply across layers.
 
-Exit codes: 0 done, 1 failed (one line with the reason, and a hint), 2 wrong command line.
+Exit codes: 0 done, 1 failed (one line with the reason, and a hint), 2 wrong command line,
+130/143 interrupted by SIGINT/SIGTERM (nothing changed in DIR).
 
 Examples:
   LAYER_RELAY_URL=https://relay.example.com layer-relay get harbor.example.com/team/app:1.4.2 -o /opt/app

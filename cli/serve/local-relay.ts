@@ -42,6 +42,10 @@ export async function startLocalRelay(config: RelayConfig, options: LocalRelayOp
   if (config.store.kind !== 'file' || config.queue.kind !== 'sqlite') {
     throw new RelayError('CONFIG_INVALID', 'the local server needs RELAY_STORE=file:DIR and RELAY_QUEUE=sqlite:FILE');
   }
+  if (config.harbor.credentialsParameter !== undefined) {
+    // Read only by the AWS worker (SSM): ignored here, the relay would pull anonymously and fail DENIED later.
+    throw new RelayError('CONFIG_INVALID', 'HARBOR_CREDENTIALS_PARAMETER is for AWS mode (SSM); the local server takes HARBOR_USERNAME and HARBOR_PASSWORD');
+  }
   const { log } = options;
   prepareLocalPaths(config); // a path that cannot be used is CONFIG_INVALID naming its variable
   const queue = new SqliteJobQueue({ path: config.queue.path });

@@ -84,3 +84,14 @@ describe('layer-relay serve signing URLs', () => {
     }
   });
 });
+
+describe('layer-relay serve configuration', () => {
+  it('refuses HARBOR_CREDENTIALS_PARAMETER (read from SSM by the AWS worker only) instead of pulling anonymously', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'serve-ssm-'));
+    let stderr = '';
+    const env = { ...serveEnv(dataDir, 0), HARBOR_CREDENTIALS_PARAMETER: '/layer-relay/harbor' };
+    const code = await run(['serve'], { stdout: () => {}, stderr: (t) => void (stderr += t), env, cwd: dataDir, signal: new AbortController().signal });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/CONFIG_INVALID: HARBOR_CREDENTIALS_PARAMETER is for AWS mode/);
+  });
+});
