@@ -84,7 +84,7 @@ export function parseGetArgs(argv: readonly string[], env: Record<string, string
       maxTotalBytes: maxBytes === undefined ? DEFAULT_EXTRACT_LIMITS.maxTotalBytes : parseByteSize(maxBytes, '--max-bytes'),
     },
     timeoutMs: timeout * 1000,
-    guard: { cwd: cwd, home: env.HOME, force: values.force === true },
+    guard: { cwd: cwd, home: env.HOME, force: values.force === true, repository: `${image.registry}/${image.repository}` },
   };
 }
 

@@ -10,10 +10,10 @@ Usage:
   --output, -o DIR    where the files go; default ./REPO (the last part of the repository).
                       DIR is replaced as a whole, and only when everything verified and extracted:
                       on any failure it is left exactly as it was. A populated DIR is replaced
-                      only when an earlier get wrote it (DIR/.layer-relay.json records the image);
+                      only when an earlier get of the same repository wrote it (DIR/.layer-relay.json);
                       never /, a populated directory directly under / (/opt, /etc), $HOME or the working
                       directory or a parent of them, or a mount point (use a sub-directory).
-  --force             replace a populated DIR that has no .layer-relay.json
+  --force             replace a populated DIR without .layer-relay.json, or holding another repository
   --relay URL         the relay to ask (default: LAYER_RELAY_URL)
   --direct            fetch from Harbor itself (HARBOR_URL), without a relay
   --json              print one JSON result object on stdout, nothing else

@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { lstat as fsLstat, readdir } from 'node:fs/promises';
 import { dirname, isAbsolute, parse, relative, resolve } from 'node:path';
 import { RelayError } from '../../shared/errors.ts';
-import { hasOutputMarker, OUTPUT_MARKER } from './output-marker.ts';
+import { markerRepository, OUTPUT_MARKER, readOutputMarker } from './output-marker.ts';
 
 /** What decides whether a directory may be replaced. */
 export interface OutputGuard {
@@ -10,8 +10,10 @@ export interface OutputGuard {
   cwd: string;
   /** The caller's HOME (io.env.HOME, so in-process runs use the injected one): it and its parents are never replaced. */
   home?: string | undefined;
-  /** --force: replace a populated DIR that carries no marker. Never overrides the other refusals. */
+  /** --force: replace a populated DIR that carries no marker, or another repository's. Never overrides the other refusals. */
   force: boolean;
+  /** `registry/repository` being fetched: a marker of another repository does not make DIR ours to replace. */
+  repository?: string | undefined;
   /** Injectable for tests (a mount point cannot be made without root). */
   lstat?: (path: string) => Promise<Stats>;
 }
@@ -40,12 +42,18 @@ export async function checkOutputDirectory(dir: string, guard: OutputGuard): Pro
   if (!info.isDirectory()) throw refuse(info.isSymbolicLink() ? 'it is a symlink' : 'it is not a directory');
   const parent = await lstat(dirname(target)).catch(() => undefined);
   if (parent !== undefined && parent.dev !== info.dev) throw refuse('it is a mount point; use a sub-directory of it (DIR is replaced by rename, which a mount point refuses)');
-  if ((await readdir(target)).length === 0 || (await hasOutputMarker(target))) return;
+  if ((await readdir(target)).length === 0) return;
+  const marker = await readOutputMarker(target);
+  const markedFor = marker && markerRepository(marker);
+  // A new release of the same repository replaces the last one; another app's deployment (a slip
+  // of `-o /opt/app2`) is not replaced without --force.
+  if (markedFor !== undefined && (guard.repository === undefined || markedFor === guard.repository)) return;
   // A populated directory directly under the root is a system one (/opt, /etc, /usr): --force does
   // not reach it, so a slip of `-o /opt` for `-o /opt/app` cannot wipe it. `/app` is fine the first
   // time (absent or empty) and from then on (it carries the marker).
   if (dirname(target) === root) throw refuse(`it is a populated directory directly under ${root} (a system directory such as /opt or /etc); use a directory below it, e.g. ${target}/app`);
   if (guard.force) return;
+  if (markedFor !== undefined) throw refuse(`it holds ${markedFor} (${OUTPUT_MARKER}), not ${guard.repository}; pass --force to replace it anyway`);
   throw refuse(`it is not empty and was not written by layer-relay (no ${OUTPUT_MARKER}); pass --force to replace it anyway`);
 }
 

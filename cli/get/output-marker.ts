@@ -1,5 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseImageRef } from '../../shared/image-ref.ts';
 
 /**
  * The file `get` leaves in DIR on success. Its presence is how a later `get` knows that replacing
@@ -15,13 +16,23 @@ export interface OutputMarker {
   manifestDigest: string;
 }
 
-/** True when `dir` holds a marker that layer-relay wrote (any image). */
-export async function hasOutputMarker(dir: string): Promise<boolean> {
+/** The marker layer-relay wrote in `dir`, or undefined when there is none (or it is not ours). */
+export async function readOutputMarker(dir: string): Promise<OutputMarker | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(join(dir, OUTPUT_MARKER), 'utf8')) as { tool?: unknown };
-    return parsed.tool === 'layer-relay';
+    const parsed = JSON.parse(await readFile(join(dir, OUTPUT_MARKER), 'utf8')) as Partial<OutputMarker>;
+    return parsed.tool === 'layer-relay' && typeof parsed.image === 'string' ? (parsed as OutputMarker) : undefined;
   } catch {
-    return false;
+    return undefined;
+  }
+}
+
+/** `registry/repository` of the image a marker records (tag and digest change with every release), or undefined. */
+export function markerRepository(marker: OutputMarker): string | undefined {
+  try {
+    const ref = parseImageRef(marker.image);
+    return `${ref.registry}/${ref.repository}`;
+  } catch {
+    return undefined;
   }
 }
 

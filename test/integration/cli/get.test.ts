@@ -236,10 +236,14 @@ describe('layer-relay get, end to end against the local relay and the registry s
     expect(JSON.parse(readFileSync(join(cwd, 'out', MARKER), 'utf8'))).toEqual({ tool: 'layer-relay', image: fixtures['docker-single'].ref, platform: 'linux/amd64', manifestDigest: expect.stringMatching(/^sha256:/) });
 
     writeFileSync(join(cwd, 'out/old-file'), 'from the previous deploy');
-    const again = await runCli(['get', fixtures['oci-plain'].ref, '-o', 'out', '-p', 'linux/amd64'], { cwd, env: relayEnv });
+    // Another repository's deployment is not replaced by a slip of -o ...
+    const other = await runCli(['get', fixtures['oci-plain'].ref, '-o', 'out', '-p', 'linux/amd64'], { cwd, env: relayEnv });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/OUTPUT_REFUSED: will not replace .*\/out: it holds .*team\/.* \(\.layer-relay\.json\), not .*; pass --force/);
+    // ... while the next release of the same repository replaces the last one, old files and all.
+    const again = await runCli(['get', fixtures['docker-single'].ref, '-o', 'out', '-p', 'linux/amd64'], { cwd, env: relayEnv });
     expect(again.code).toBe(0);
     expect(readdirSync(join(cwd, 'out')).sort()).toEqual([MARKER, 'hello.txt']);
-    expect(readFileSync(join(cwd, 'out/hello.txt'), 'utf8')).toBe('uncompressed layer\n');
     expect(readdirSync(cwd)).toEqual(['out']);
   });
 

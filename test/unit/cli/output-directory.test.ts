@@ -47,8 +47,20 @@ describe('checkOutputDirectory', () => {
     writeFileSync(join(dir, 'precious.txt'), 'not ours');
     expect(await refusal(checkOutputDirectory(dir, { cwd: ws.cwd, home: ws.home, force: false }))).toMatch(/not empty and was not written by layer-relay \(no \.layer-relay\.json\); pass --force/);
     await checkOutputDirectory(dir, { cwd: ws.cwd, home: ws.home, force: true });
-    writeFileSync(join(dir, OUTPUT_MARKER), JSON.stringify({ tool: 'layer-relay', image: 'h/t/app:1', manifestDigest: 'sha256:00' }));
+    writeFileSync(join(dir, OUTPUT_MARKER), JSON.stringify({ tool: 'layer-relay', image: 'harbor.test/t/app:1', manifestDigest: 'sha256:00' }));
     await checkOutputDirectory(dir, { cwd: ws.cwd, home: ws.home, force: false });
+  });
+
+  it('replaces a release of the same repository, but not another repository\'s deployment without --force', async () => {
+    const ws = workspace();
+    const dir = join(ws.root, 'opt/app');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'app'), 'v1 binary');
+    writeFileSync(join(dir, OUTPUT_MARKER), JSON.stringify({ tool: 'layer-relay', image: 'harbor.test/team/app:1.0', platform: 'linux/amd64', manifestDigest: 'sha256:00' }));
+    await checkOutputDirectory(dir, { cwd: ws.cwd, home: ws.home, force: false, repository: 'harbor.test/team/app' });
+    const other = { cwd: ws.cwd, home: ws.home, repository: 'harbor.test/team/other' };
+    expect(await refusal(checkOutputDirectory(dir, { ...other, force: false }))).toMatch(/it holds harbor\.test\/team\/app \(\.layer-relay\.json\), not harbor\.test\/team\/other; pass --force/);
+    await checkOutputDirectory(dir, { ...other, force: true });
   });
 
   it('does not take a marker that is not a layer-relay marker', async () => {
