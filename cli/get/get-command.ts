@@ -12,7 +12,8 @@ import { checkOutputDirectory } from './output-directory.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { createRelayApi } from './relay-api.ts';
 import { createRelaySource, type GetSource } from './relay-source.ts';
-import { skippedLines, terminalText } from './terminal-text.ts';
+import { printableText } from '../../shared/printable-text.ts';
+import { skippedLines } from './terminal-text.ts';
 
 /** Skipped entries listed in the --json result; `skippedCount` has them all (a layer can hold a million FIFOs). */
 const MAX_SKIPPED_IN_JSON = 100;
@@ -138,7 +139,7 @@ function relayObserver(progress: Progress): { state: (record: { id: string; stat
   return {
     state(record) {
       // The relay's answer is printed through the same escape as layer names: it is text from another machine.
-      if (record.state !== last) progress.line(`pull ${terminalText(record.id, 80)}: ${terminalText(record.state, 40)}`);
+      if (record.state !== last) progress.line(`pull ${printableText(record.id, 80)}: ${printableText(record.state, 40)}`);
       last = record.state;
       if (record.state === 'running' && record.bytesTotal) progress.bytes('relay copying from Harbor', record.bytesDone ?? 0, record.bytesTotal);
     },
@@ -164,7 +165,7 @@ function result(options: GetOptions, resolved: { manifestDigest: string; layers:
     skipped: reports
       .flatMap((r) => r.skipped.slice(0, MAX_SKIPPED_IN_JSON))
       .slice(0, MAX_SKIPPED_IN_JSON)
-      .map((entry) => ({ path: terminalText(entry.path), reason: terminalText(entry.reason) })),
+      .map((entry) => ({ path: printableText(entry.path), reason: printableText(entry.reason) })),
     skippedCount: sum((r) => r.skipped),
   };
 }
@@ -180,5 +181,5 @@ function plural(count: number, noun: string): string {
 
 /** Errors are one line: a hostile server's or layer's message must not add lines to a deploy log. */
 function oneLine(text: string): string {
-  return terminalText(text, 500);
+  return printableText(text, 500);
 }

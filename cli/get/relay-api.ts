@@ -1,7 +1,7 @@
 import { ERROR_CODES, RelayError, type ErrorCode } from '../../shared/errors.ts';
 import type { PullRecord } from '../../shared/pull-record.ts';
 import { redactUrl } from '../../shared/redact.ts';
-import { terminalText } from './terminal-text.ts';
+import { printableText } from '../../shared/printable-text.ts';
 
 /** The relay's HTTP API as `get` uses it (README "HTTP API"). */
 export interface RelayApi {
@@ -85,7 +85,7 @@ function parseRelayUrl(value: string): URL {
     url = new URL(value);
   } catch {
     // Shown as typed (redactUrl would resolve it against a base and mangle it), unless it may hold a password.
-    const shown = value.includes('@') ? 'given' : `"${terminalText(value, 80)}"`;
+    const shown = value.includes('@') ? 'given' : `"${printableText(value, 80)}"`;
     throw new RelayError('INVALID_REQUEST', `relay URL ${shown} is not a URL (e.g. https://relay.example.com)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RelayError('INVALID_REQUEST', `relay URL must be http or https, not ${url.protocol}`);

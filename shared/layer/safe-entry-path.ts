@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { RelayError } from '../errors.ts';
+import { printableText } from '../printable-text.ts';
 
 /** Longest entry name we accept: PATH_MAX on Linux; longer names are never legitimate. */
 export const MAX_ENTRY_PATH_LENGTH = 4096;
@@ -29,20 +30,14 @@ export const MAX_NAME_BYTES = 255;
 export function checkPathShape(path: string, maxDepth: number): void {
   const names = path.split('/');
   if (names.length > maxDepth) {
-    throw new RelayError('LIMIT_EXCEEDED', `layer entry "${printable(path)}" is ${names.length} directories deep, more than the limit of ${maxDepth}`, { details: { limit: 'maxDepth', value: maxDepth } });
+    throw new RelayError('LIMIT_EXCEEDED', `layer entry "${printableText(path)}" is ${names.length} directories deep, more than the limit of ${maxDepth}`, { details: { limit: 'maxDepth', value: maxDepth } });
   }
   if (names.some((name) => Buffer.byteLength(name) > MAX_NAME_BYTES)) {
-    throw new RelayError('LAYER_INVALID', `layer entry "${printable(path)}" has a name longer than ${MAX_NAME_BYTES} bytes, which Linux file systems cannot hold`, { details: { entry: printable(path) } });
+    throw new RelayError('LAYER_INVALID', `layer entry "${printableText(path)}" has a name longer than ${MAX_NAME_BYTES} bytes, which Linux file systems cannot hold`, { details: { entry: printableText(path) } });
   }
 }
 
 /** The UNSAFE_ENTRY error for entry `name`; names are cut so a hostile layer cannot flood a terminal. */
 export function unsafeEntry(name: string, why: string): RelayError {
-  return new RelayError('UNSAFE_ENTRY', `layer entry "${printable(name)}" ${why}; the layer was refused`, { details: { entry: printable(name) } });
-}
-
-function printable(name: string): string {
-  // Control characters out: a hostile name must not drive the terminal that shows the error.
-  const cleaned = name.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return cleaned.length > 200 ? `${cleaned.slice(0, 197)}...` : cleaned;
+  return new RelayError('UNSAFE_ENTRY', `layer entry "${printableText(name)}" ${why}; the layer was refused`, { details: { entry: printableText(name) } });
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { skippedLines, terminalText } from '../../../cli/get/terminal-text.ts';
+import { skippedLines } from '../../../cli/get/terminal-text.ts';
+import { printableText } from '../../../shared/printable-text.ts';
 
-describe('terminalText', () => {
+describe('printableText', () => {
   it.each([
     ['ESC sequences (clear screen, colour)', 'x\x1b[2J\x1b[31mFAKE', 'x?[2J?[31mFAKE'],
     ['a newline that would forge a log line', 'a\nlayer-relay: done\x07', 'a?layer-relay: done?'],
@@ -10,11 +11,11 @@ describe('terminalText', () => {
     ['DEL', 'a\u007fb', 'a?b'],
     ['plain UTF-8 stays', 'bin/ünïcode → ok', 'bin/ünïcode → ok'],
   ])('replaces %s', (_, input, expected) => {
-    expect(terminalText(input)).toBe(expected);
+    expect(printableText(input)).toBe(expected);
   });
 
   it('caps very long names', () => {
-    const shown = terminalText('a'.repeat(5000));
+    const shown = printableText('a'.repeat(5000));
     expect(shown.length).toBeLessThanOrEqual(200);
     expect(shown.endsWith('...')).toBe(true);
   });
