@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { StandIn } from '../infra/local/harbor-standin.ts';
-import { serveNodeFlags, stopChild } from '../infra/local/relay-child.ts';
+import { freePort } from '../infra/local/free-port.ts';
+import { serveNodeFlags, stopChild, waitForHealth } from '../infra/local/relay-child.ts';
+
 
 /** A `layer-relay serve` child process, measured from outside like an operator would. */
 export interface RelayProcess {
@@ -57,7 +57,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   const url = `http://127.0.0.1:${port}`;
   const stop = () => stopChild(child).finally(() => log.end());
   try {
-    await waitForHealth(url, child, options.logPath);
+    await waitForHealth(url, child, HEALTH_TIMEOUT_MS, () => `:\n${tail(options.logPath)}`);
   } catch (err) {
     await stop();
     throw err;
@@ -65,18 +65,6 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   return { url, pid: child.pid ?? 0, logPath: options.logPath, stop };
 }
 
-async function waitForHealth(url: string, child: ChildProcess, logPath: string): Promise<void> {
-  for (const deadline = Date.now() + HEALTH_TIMEOUT_MS; Date.now() < deadline; ) {
-    if (child.exitCode !== null) throw new Error(`layer-relay serve exited with code ${child.exitCode}:\n${tail(logPath)}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`layer-relay serve did not answer /healthz within ${HEALTH_TIMEOUT_MS / 1000} s:\n${tail(logPath)}`);
-}
 
 /** The last lines of a log, for an error message. */
 export function tail(path: string, lines = 20): string {
@@ -87,13 +75,3 @@ export function tail(path: string, lines = 20): string {
   }
 }
 
-/** A free loopback port (the relay cannot report one it picked itself: its stdout is not parsed). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}

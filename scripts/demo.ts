@@ -8,7 +8,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -18,7 +17,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pushFixtures } from '../infra/local/fixtures/push-fixtures.ts';
 import { startStandIn, type StandIn } from '../infra/local/harbor-standin.ts';
-import { serveNodeFlags, stopChild } from '../infra/local/relay-child.ts';
+import { freePort } from '../infra/local/free-port.ts';
+import { serveNodeFlags, stopChild, waitForHealth } from '../infra/local/relay-child.ts';
 import { ensureSystemDeps } from '../infra/local/system-deps.ts';
 import { extractLayer } from '../shared/layer/extract-layer.ts';
 import type { PullRecord } from '../shared/pull-record.ts';
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
     });
     const relayUrl = `http://127.0.0.1:${port}`;
-    await waitForHealth(relayUrl, relay);
+    await waitForHealth(relayUrl, relay, 15_000);
     detail(`relay at ${relayUrl}, objects in ${join(work, 'relay-data')}`);
 
     say(`POST ${relayUrl}/v1/pulls  {"image": "${image.ref}", "platform": "${PLATFORM}"}`);
@@ -167,7 +167,7 @@ async function waitForPull(relayUrl: string, id: string): Promise<PullRecord> {
     if (line !== last) detail(`state: ${line}`);
     last = line;
     if (record.state === 'done' || record.state === 'failed') return record;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   throw new Error('the pull did not finish within 60 s');
 }
@@ -190,28 +190,7 @@ function elfMachine(path: string): number {
   return header.readUInt16LE(18);
 }
 
-async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
-  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
-    if (child.exitCode !== null) throw new Error(`layer-relay serve exited with code ${child.exitCode}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('layer-relay serve did not become healthy within 15 s');
-}
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 
 // Ctrl-C or SIGTERM runs the same cleanup as a normal end, then exits 130/143 as a shell expects;
 // a second signal exits at once (the exit hooks still kill the relay and the registry).

@@ -9,7 +9,8 @@ import { useStandIn } from '../../support/standin-context.ts';
 import { startTestRelay, type TestRelay } from '../../support/test-relay.ts';
 import { pushCraftedImage, type CraftedEntry } from '../files/push-crafted-layer.ts';
 import { startByteCountingProxy, type CountedResponse } from './byte-counting-proxy.ts';
-import { cliWorkspace, freePort, runCli, snapshotTree } from './cli-harness.ts';
+import { freePort } from '../../../infra/local/free-port.ts';
+import { cliWorkspace, runCli, snapshotTree } from './cli-harness.ts';
 
 const { standIn, fixtures } = useStandIn();
 /** The file get leaves in DIR so that the next get may replace it (output-marker.ts). */
